@@ -1,0 +1,201 @@
+// Command zkbench measures zkcoord's mutex side by side with go-zookeeper's
+// zk.Lock and with the raw cost of ZooKeeper writes, against one 3-node
+// ensemble, and writes the figures, with the project's targets judged from
+// this run alone, to a Markdown file.
+//
+//	go run ./bench/cmd/zkbench -out bench/RESULTS.md
+//
+// It starts its own ensemble with zktest (Debian's zookeeper package, or
+// ZOOKEEPER_HOME), or uses ZK_SERVERS=host:port,... if set.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/zkcoord/zkcoord/zktest"
+)
+
+// config sizes one run.
+type config struct {
+	rounds, block int // uncontended: rounds of one block per operation
+	sessions      int // sessions per system for contended and handoff
+	perClient     int // contended: acquisitions per session, per run
+	reps          int // contended: runs per system
+	waiters       []int
+	passes        int           // handoff: sweeps over waiters, alternately reversed
+	handoffs      int           // handoff: recorded per queue length and pass
+	warmHandoffs  int           // handoff: not recorded, at the start of each
+	settle        time.Duration // handoff: quiet time before each release
+}
+
+var (
+	fullConfig = config{rounds: 10, block: 50, sessions: 8, perClient: 100, reps: 3,
+		waiters: []int{10, 100, 1000}, passes: 2, handoffs: 50, warmHandoffs: 5, settle: 20 * time.Millisecond}
+	// quickConfig exercises every scenario and the whole report in
+	// seconds; its figures mean nothing.
+	quickConfig = config{rounds: 2, block: 10, sessions: 8, perClient: 5, reps: 1,
+		waiters: []int{5, 10, 20}, passes: 2, handoffs: 3, warmHandoffs: 1, settle: 5 * time.Millisecond}
+)
+
+// zktest's tick (named here to be reported) allows sessions of up to 100
+// ticks. A long session keeps a thousand waiters on two cores from
+// expiring under sheer load, which would measure recovery, not locking.
+const (
+	tickTime       = 100 * time.Millisecond
+	sessionTimeout = 10 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "zkbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("zkbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "bench/RESULTS.md", "Markdown file to write")
+	quick := fs.Bool("quick", false, "a short smoke run: every section, meaningless figures")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	cfg := fullConfig
+	if *quick {
+		cfg = quickConfig
+	}
+	started := time.Now()
+	progress := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "zkbench %6.1fs  %s\n", time.Since(started).Seconds(), fmt.Sprintf(format, a...))
+	}
+
+	progress("starting a 3-node ensemble")
+	cluster, err := zktest.New(zktest.Options{Nodes: 3, TickTime: tickTime})
+	if err != nil {
+		return err
+	}
+	defer cluster.Stop()
+	e := &env{
+		servers:  cluster.Servers(),
+		root:     "/zkbench-" + strings.ToLower(rand.Text()[:10]),
+		timeout:  sessionTimeout,
+		log:      slog.New(slog.DiscardHandler),
+		trace:    &tracer{},
+		progress: progress,
+	}
+	rep := report{
+		command:  commandLine(args),
+		started:  started,
+		quick:    *quick,
+		cfg:      cfg,
+		machine:  describe(cluster),
+		external: cluster.External(),
+		servers:  len(e.servers),
+	}
+
+	admin, err := e.conn(ctx, e.servers[0])
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	defer func() {
+		if err := deleteTree(admin, e.root); err != nil {
+			progress("cleaning up %s: %v", e.root, err)
+		}
+	}()
+
+	server, role := pickFollower(cluster)
+	progress("uncontended, every client on %s (%s)", server, role)
+	if rep.uncontended, err = runUncontended(ctx, e, cfg, server, role); err != nil {
+		return err
+	}
+
+	progress("opening %d sessions per system", cfg.sessions)
+	p, err := e.openPool(ctx, cfg.sessions)
+	if err != nil {
+		return err
+	}
+	// Closing the connections also frees any zk.Lock still waiting after
+	// a failure, since zk.Lock takes no context.
+	defer p.close()
+	if rep.contended, err = runContended(ctx, e, cfg, p); err != nil {
+		return err
+	}
+	if rep.handoff, err = runHandoff(ctx, e, cfg, p); err != nil {
+		return err
+	}
+	rep.took = time.Since(started)
+	if err := writeFile(*out, rep.markdown()); err != nil {
+		return err
+	}
+	progress("wrote %s", *out)
+	return nil
+}
+
+// pickFollower chooses the server the uncontended clients all use: a
+// follower, where two clients in three land and writes take the extra hop
+// to the leader. An ensemble whose roles cannot be read gets its first.
+func pickFollower(c *zktest.Cluster) (server, role string) {
+	servers := c.Servers()
+	leader, err := c.Leader()
+	if err != nil {
+		return servers[0], "role unknown"
+	}
+	for i, s := range servers {
+		if i != leader {
+			return s, "follower"
+		}
+	}
+	return servers[leader], "leader"
+}
+
+// commandLine is the command as run from the repository root.
+func commandLine(args []string) string {
+	parts := []string{"go", "run", "./bench/cmd/zkbench"}
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'$\\") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		parts = append(parts, a)
+	}
+	cmd := strings.Join(parts, " ")
+	if s := os.Getenv("ZK_SERVERS"); s != "" {
+		cmd = "ZK_SERVERS=" + s + " " + cmd
+	}
+	return cmd
+}
+
+// writeFile replaces path whole, so a failed run never leaves half a report.
+func writeFile(path, text string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".zkbench-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.WriteString(text)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

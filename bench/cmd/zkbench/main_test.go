@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zkcoord/zkcoord/zktest"
+)
+
+func TestMain(m *testing.M) { zktest.RunMain(m) }
+
+// TestQuickRun runs the whole harness in its smoke mode and checks the
+// report's shape: every section, and figures that parse. It judges no
+// timing: on a shared machine that would only make the test flaky.
+func TestQuickRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "RESULTS.md")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	if err := run(ctx, []string{"-quick", "-out", out}, &log); err != nil {
+		if errors.Is(err, zktest.ErrNoZooKeeper) && testing.Short() {
+			t.Skip(err)
+		}
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, h := range []string{hMachine, hTargets, hRoundTrips, hFloor, hUncontended, hContended, hHandoff, hMethod} {
+		if !strings.Contains(doc, "\n"+h+"\n") {
+			t.Errorf("no section %q", h)
+		}
+	}
+	if !strings.Contains(doc, "`go run ./bench/cmd/zkbench -quick -out ") {
+		t.Error("the command line is missing")
+	}
+
+	machine := table(t, doc, hMachine)
+	if n, err := strconv.Atoi(cell(t, machine, "CPUs (nproc)", 1)); err != nil || n < 1 {
+		t.Errorf("nproc: %v", err)
+	}
+	for _, k := range []string{"Memory", "Go", "ZooKeeper", "Java"} {
+		if cell(t, machine, k, 1) == "" {
+			t.Errorf("machine: %s is empty", k)
+		}
+	}
+
+	targets := table(t, doc, hTargets)
+	if len(targets) != 3 {
+		t.Errorf("%d targets, want 3", len(targets))
+	}
+	for _, r := range targets {
+		times(t, r[1])
+		if r[3] != "PASS" && r[3] != "MISS" {
+			t.Errorf("target %q: result %q", r[0], r[3])
+		}
+	}
+
+	wantRows := map[string]int{hRoundTrips: 9, hFloor: 5, hUncontended: 2, hContended: 2, hHandoff: 2 * len(quickConfig.waiters)}
+	for h, n := range wantRows {
+		rows := table(t, doc, h)
+		if len(rows) != n {
+			t.Errorf("%s: %d rows, want %d", h, len(rows), n)
+		}
+		for _, r := range rows {
+			switch h {
+			case hRoundTrips:
+				for _, c := range r[1:4] {
+					count(t, c)
+				}
+			case hFloor, hUncontended:
+				count(t, r[1])
+				millis(t, r[2])
+				millis(t, r[3])
+				times(t, r[4])
+			case hContended:
+				for _, c := range r[1:] {
+					rate(t, c)
+				}
+			case hHandoff:
+				count(t, r[1])
+				if n, want := count(t, r[2]), quickConfig.passes*quickConfig.handoffs; n != want {
+					t.Errorf("%v: %d handoffs, want %d", r, n, want)
+				}
+				millis(t, r[3])
+				millis(t, r[4])
+				millis(t, r[5])
+			}
+		}
+	}
+}
+
+// table returns the body rows of the first table after heading h.
+func table(t *testing.T, doc, h string) [][]string {
+	t.Helper()
+	_, rest, ok := strings.Cut(doc, "\n"+h+"\n")
+	if !ok {
+		return nil
+	}
+	var rows [][]string
+	in := false
+	for line := range strings.Lines(rest) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "## ") {
+			break
+		}
+		if !strings.HasPrefix(line, "|") {
+			if in {
+				break
+			}
+			continue
+		}
+		if !in { // the header row
+			in = true
+			continue
+		}
+		if strings.HasPrefix(line, "|---") {
+			continue
+		}
+		var cells []string
+		for _, c := range strings.Split(strings.Trim(line, "|"), "|") {
+			cells = append(cells, strings.TrimSpace(c))
+		}
+		rows = append(rows, cells)
+	}
+	if len(rows) == 0 {
+		t.Errorf("%s: no table", h)
+	}
+	return rows
+}
+
+func cell(t *testing.T, rows [][]string, key string, col int) string {
+	t.Helper()
+	for _, r := range rows {
+		if r[0] == key && col < len(r) {
+			return r[col]
+		}
+	}
+	t.Errorf("no row %q", key)
+	return ""
+}
+
+var (
+	reMillis = regexp.MustCompile(`^(\d+\.\d{3}) ms$`)
+	reTimes  = regexp.MustCompile(`^(\d+\.\d{2})×$`)
+	reRate   = regexp.MustCompile(`^(\d+) acq/s$`)
+)
+
+func number(t *testing.T, re *regexp.Regexp, s string) float64 {
+	t.Helper()
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		t.Errorf("%q does not match %s", s, re)
+		return 0
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || f <= 0 {
+		t.Errorf("%q: want a positive number (%v)", s, err)
+	}
+	return f
+}
+
+func millis(t *testing.T, s string) float64 { t.Helper(); return number(t, reMillis, s) }
+func times(t *testing.T, s string) float64  { t.Helper(); return number(t, reTimes, s) }
+func rate(t *testing.T, s string) float64   { t.Helper(); return number(t, reRate, s) }
+
+func count(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		t.Errorf("%q: want a positive count", s)
+	}
+	return n
+}

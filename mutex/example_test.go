@@ -1,0 +1,58 @@
+package mutex_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/zkcoord/zkcoord/mutex"
+	"github.com/zkcoord/zkcoord/session"
+	"github.com/zkcoord/zkcoord/zktest"
+)
+
+func Example() {
+	zk, err := zktest.New(zktest.Options{Nodes: 1}) // or your ensemble's addresses
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer zk.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	m, err := session.New(ctx, session.Config{Servers: zk.Servers(), SessionTimeout: 5 * time.Second})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+
+	migration, err := mutex.New(m, "/myapp/locks/schema-migration")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	lease, err := migration.Lock(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// Work under lease.Context(): it is cancelled if the lock is lost.
+	// Give lease.Token() to anything that can refuse a stale holder.
+	first := lease.Token()
+	fmt.Println("holding:", lease.Err() == nil)
+	if err := lease.Unlock(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	again, err := migration.Lock(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("next token is larger:", again.Token() > first)
+	again.Unlock(ctx)
+	// Output:
+	// holding: true
+	// next token is larger: true
+}

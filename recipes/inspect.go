@@ -1,0 +1,73 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Participant is one contender node as inspection sees it, whoever wrote
+// it: zkcoord, Curator or kazoo.
+type Participant struct {
+	Name     string    // child name
+	Marker   string    // its kind
+	Seq      int64     // its sequence number
+	Identity string    // the node's data: who created it
+	Since    time.Time // when it was created (server clock)
+	Zxid     int64     // czxid
+	Session  int64     // ephemeralOwner
+}
+
+// Participants lists the queue in order. Nodes that vanish while being
+// read are left out; an absent directory is an empty queue.
+func (q *Queue) Participants(ctx context.Context) ([]Participant, error) {
+	ep, err := q.m.Epoch(ctx)
+	if err != nil {
+		return nil, q.sessionError(err)
+	}
+	children, _, err := ep.Children(ctx, q.dir)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, q.sessionError(err)
+	}
+	queue := SortContenders(children, q.markers...)
+	out := make([]Participant, len(queue))
+	found := make([]bool, len(queue))
+	errs := make([]error, len(queue))
+	var wg sync.WaitGroup
+	for i, c := range queue {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, stat, err := ep.Get(ctx, Join(q.dir, c.Name))
+			if errors.Is(err, zk.ErrNoNode) {
+				return
+			}
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			found[i] = true
+			out[i] = Participant{
+				Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: string(data),
+				Since: time.UnixMilli(stat.Ctime), Zxid: stat.Czxid, Session: stat.EphemeralOwner,
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, q.sessionError(err)
+	}
+	kept := out[:0]
+	for i := range out {
+		if found[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	return kept, nil
+}

@@ -1,0 +1,185 @@
+package recipes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/zkcoord/zkcoord/session"
+)
+
+var (
+	// ErrWouldBlock is returned by the Try forms when the lock is held by
+	// others; no node is left behind.
+	ErrWouldBlock = errors.New("zkcoord: held by another contender")
+
+	// ErrReleased is a lease's Err after its holder released it.
+	ErrReleased = errors.New("zkcoord: released")
+)
+
+// Lease is one acquisition: proof of ownership until Done closes.
+type Lease struct {
+	n          *node
+	token      int64
+	queue      int       // contenders in the listing that granted it
+	acquiredAt time.Time // when the acquisition was confirmed
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	once   sync.Once
+	err    error // written once, before cancel
+
+	mu       sync.Mutex
+	released bool
+	watching chan struct{} // closed when the monitor returns
+}
+
+func newLease(n *node, token int64, queue int) *Lease {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	l := &Lease{n: n, token: token, queue: queue, acquiredAt: time.Now(), ctx: ctx, cancel: cancel, watching: make(chan struct{})}
+	go l.monitor()
+	return l
+}
+
+// Token is the fencing token: it increases strictly from one holder to the
+// next, even across session expiry or the recipe directory being deleted
+// and created again, because it is a ZooKeeper zxid (the directory's pzxid
+// read when the acquisition was confirmed, after every earlier holder's
+// node was gone). A resource that remembers the highest token it has seen
+// and refuses lower ones cannot be written by a holder that lost its lease
+// and does not know it yet.
+func (l *Lease) Token() int64 { return l.token }
+
+// Path is the lease's node.
+func (l *Lease) Path() string { return l.n.path() }
+
+// Done closes when ownership can no longer be guaranteed: the session's
+// epoch ended (before anyone else can acquire), the node was deleted by
+// someone else, or the lease was released.
+func (l *Lease) Done() <-chan struct{} { return l.ctx.Done() }
+
+// Context is cancelled when Done closes, for work that must stop with the
+// lease; context.Cause says why.
+func (l *Lease) Context() context.Context { return l.ctx }
+
+// Err is nil while held, ErrReleased after Release, or a *LostError.
+func (l *Lease) Err() error {
+	select {
+	case <-l.ctx.Done():
+		return l.err
+	default:
+		return nil
+	}
+}
+
+func (l *Lease) finish(err error) {
+	l.once.Do(func() {
+		l.err = err
+		l.cancel(err)
+		e := Event{What: Lost, Marker: l.n.marker, Held: time.Since(l.acquiredAt), Err: err}
+		if err == ErrReleased {
+			e.What, e.Err = Released, nil
+		}
+		l.n.q.emit(e)
+	})
+}
+
+func (l *Lease) lose(cause error) { l.finish(&LostError{Cause: cause}) }
+
+// monitor keeps a watch on our own node, so that a deletion by anyone else
+// ends the lease, and ends it with the epoch. Setting the watch also checks
+// the node's owner, off the acquisition's critical path.
+func (l *Lease) monitor() {
+	defer close(l.watching)
+	ep := l.n.ep
+	for {
+		resumed := ep.Resumed()
+		_, stat, watch, err := ep.GetW(l.ctx, l.Path())
+		switch {
+		case l.ctx.Err() != nil:
+			return
+		case errors.Is(err, zk.ErrNoNode):
+			l.lose(fmt.Errorf("node %s deleted", l.Path()))
+			return
+		case errors.Is(err, session.ErrConnectionLoss):
+			continue
+		case ep.Err() != nil:
+			l.lose(ep.Err())
+			return
+		case err != nil:
+			l.lose(err)
+			return
+		case stat.EphemeralOwner != ep.SessionID():
+			l.lose(fmt.Errorf("node %s owned by session 0x%x", l.Path(), stat.EphemeralOwner))
+			return
+		}
+		select {
+		case ev := <-watch:
+			if ev.Type == zk.EventNodeDeleted {
+				l.lose(fmt.Errorf("node %s deleted", l.Path()))
+				return
+			}
+		case <-resumed:
+		case <-ep.Done():
+			l.lose(ep.Err())
+			return
+		case <-l.ctx.Done():
+			return
+		}
+	}
+}
+
+// Release gives the lease up and deletes its node, so the next contender
+// can go. It returns once the node is gone, waiting through a disconnection
+// if it must (at most until the session's safe deadline, which deletes the
+// node anyway). A second call, or a call after loss, reports ErrNotHeld.
+func (l *Lease) Release(ctx context.Context) error {
+	l.mu.Lock()
+	again := l.released
+	l.released = true
+	l.mu.Unlock()
+	if again {
+		return fmt.Errorf("%w: already released", ErrNotHeld)
+	}
+	lost := l.Err()
+	l.finish(ErrReleased)
+	<-l.watching
+	err := l.n.remove(ctx)
+	if lost != nil {
+		return fmt.Errorf("%w: %w", ErrNotHeld, lost)
+	}
+	return err
+}
+
+// Guard applies ops (*zk.CreateRequest, *zk.SetDataRequest,
+// *zk.DeleteRequest, *zk.CheckVersionRequest) in one transaction that also
+// checks that the lease's node still exists: they take effect only while
+// the lease is held, whatever this process believes. Paths are as for the
+// session (relative to its chroot). The responses are those of ops.
+func (l *Lease) Guard(ctx context.Context, ops ...any) ([]zk.MultiResponse, error) {
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotHeld, err)
+	}
+	ep := l.n.ep
+	if err := ep.Check(); err != nil {
+		l.lose(err)
+		return nil, fmt.Errorf("%w: %w", ErrNotHeld, l.Err())
+	}
+	all := append([]any{&zk.CheckVersionRequest{Path: l.Path(), Version: -1}}, ops...)
+	res, err := ep.Multi(ctx, all...)
+	if err == nil {
+		return res[1:], nil
+	}
+	// A failed transaction does not say which op failed; ask whether it was ours.
+	if ok, _, xerr := ep.Exists(context.WithoutCancel(ctx), l.Path()); xerr == nil && !ok {
+		l.lose(fmt.Errorf("node %s deleted", l.Path()))
+		return nil, fmt.Errorf("%w: %w", ErrNotHeld, l.Err())
+	}
+	if len(res) > 1 {
+		res = res[1:]
+	}
+	return res, l.n.q.sessionError(err)
+}

@@ -1,0 +1,104 @@
+package session
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-zookeeper/zk"
+)
+
+// Config says how to reach the ensemble and how to behave when it is out of reach.
+type Config struct {
+	// Servers is the ensemble, as "host:port" entries. Required.
+	Servers []string
+	// SessionTimeout is the timeout requested from the server, which may
+	// clamp it to [2, 20] × its tickTime. Required, > 0.
+	SessionTimeout time.Duration
+	// Chroot, when set, is an absolute path every recipe path is relative to,
+	// so applications sharing an ensemble do not see each other's nodes.
+	Chroot string
+	// Auth is re-sent on every connection of every session, before any request.
+	Auth []Auth
+	// Dialer replaces net.DialTimeout, e.g. to dial TLS.
+	Dialer zk.Dialer
+	// Logger receives the manager's and the client's logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Identity is written into recipe nodes so inspection can say who holds
+	// what. Default: "<hostname>/<pid>".
+	Identity string
+	// Backoff spaces new-session attempts after an epoch ends or while the
+	// first cannot be established. Default: exponential from 100ms to 10s,
+	// ±50% jitter, never giving up. Called once per series of attempts.
+	Backoff func() backoff.BackOff
+	// SafetyMargin is how long before the server could expire the session
+	// the epoch ends while out of touch. It must cover the ensemble's
+	// syncLimit × tickTime: a follower cut off from its leader keeps
+	// answering pings that the leader never learns of for that long.
+	// Default: a quarter of the negotiated session timeout.
+	SafetyMargin time.Duration
+}
+
+// Auth is one credential for ZooKeeper's addauth, e.g. {"digest", []byte("user:pass")}.
+type Auth struct {
+	Scheme string
+	Secret []byte
+}
+
+func (c Config) validate() error {
+	if len(c.Servers) == 0 {
+		return fmt.Errorf("%w: no servers", ErrInvalidConfig)
+	}
+	for _, s := range c.Servers {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil {
+			return fmt.Errorf("%w: server %q: %v", ErrInvalidConfig, s, err)
+		}
+		if host == "" || strings.ContainsAny(host, " /\t") {
+			return fmt.Errorf("%w: server %q: bad host", ErrInvalidConfig, s)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
+			return fmt.Errorf("%w: server %q: bad port", ErrInvalidConfig, s)
+		}
+	}
+	if c.SessionTimeout <= 0 {
+		return fmt.Errorf("%w: session timeout %v must be > 0", ErrInvalidConfig, c.SessionTimeout)
+	}
+	if c.SessionTimeout > time.Duration(1<<31-1)*time.Millisecond {
+		return fmt.Errorf("%w: session timeout %v too large", ErrInvalidConfig, c.SessionTimeout)
+	}
+	if c.SafetyMargin < 0 {
+		return fmt.Errorf("%w: safety margin %v must be >= 0", ErrInvalidConfig, c.SafetyMargin)
+	}
+	if c.Chroot != "" {
+		if !strings.HasPrefix(c.Chroot, "/") || c.Chroot == "/" || strings.HasSuffix(c.Chroot, "/") ||
+			strings.Contains(c.Chroot, "//") || strings.ContainsRune(c.Chroot, 0) {
+			return fmt.Errorf("%w: chroot %q must be an absolute path without trailing slash", ErrInvalidConfig, c.Chroot)
+		}
+		for _, seg := range strings.Split(c.Chroot[1:], "/") {
+			if seg == "." || seg == ".." {
+				return fmt.Errorf("%w: chroot %q has a relative segment", ErrInvalidConfig, c.Chroot)
+			}
+		}
+	}
+	for _, a := range c.Auth {
+		if a.Scheme == "" {
+			return fmt.Errorf("%w: auth with empty scheme", ErrInvalidConfig)
+		}
+	}
+	return nil
+}
+
+func defaultBackoff() backoff.BackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 100 * time.Millisecond
+	b.MaxInterval = 10 * time.Second
+	b.RandomizationFactor = 0.5
+	b.Multiplier = 2
+	b.MaxElapsedTime = 0
+	return b
+}

@@ -1,0 +1,265 @@
+package session
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// Epoch is one ZooKeeper session. Everything a recipe creates belongs to
+// the epoch it was created in; once Done closes, nothing it held is held.
+//
+// Each epoch has a client connection of its own, so a request issued in one
+// session can never be carried out in the next: go-zookeeper would
+// otherwise replay queued requests into whatever session it has by then.
+type Epoch struct {
+	m      *Manager
+	id     uint64
+	conn   *zk.Conn
+	events <-chan zk.Event
+	wire   *wire
+	hosts  *hostProvider
+	inbox  *queue[zk.Event]
+
+	sessionID   int64         // set before established closes
+	established chan struct{} // granted, authenticated, usable
+	done        chan struct{}
+	doneOnce    sync.Once
+	err         error // why done closed; written before done closes
+	stop        chan error
+	finished    chan struct{} // client shut down, every request goroutine returned
+	requests    sync.WaitGroup
+
+	mu      sync.Mutex
+	resumed chan struct{} // closed and replaced at each reconnect within the epoch
+}
+
+func newEpoch(m *Manager, id uint64) *Epoch {
+	return &Epoch{
+		m:           m,
+		id:          id,
+		wire:        newWire(m.cfg.Dialer),
+		hosts:       newHostProvider(),
+		inbox:       newQueue[zk.Event](),
+		established: make(chan struct{}),
+		done:        make(chan struct{}),
+		stop:        make(chan error, 1),
+		finished:    make(chan struct{}),
+		resumed:     make(chan struct{}),
+	}
+}
+
+// Resumed closes at the next reconnect within this epoch. go-zookeeper
+// re-sends watches after a reconnect but only logs a failure to, so whoever
+// waits on a watch must also re-check state when this closes.
+func (e *Epoch) Resumed() <-chan struct{} {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.resumed
+}
+
+func (e *Epoch) resume() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	close(e.resumed)
+	e.resumed = make(chan struct{})
+}
+
+// ID numbers the manager's epochs from 1.
+func (e *Epoch) ID() uint64 { return e.id }
+
+// SessionID is the ZooKeeper session id, the ephemeralOwner of the epoch's nodes.
+func (e *Epoch) SessionID() int64 { return e.sessionID }
+
+// Done closes when the epoch ends: expiry, Close, or the safe deadline.
+func (e *Epoch) Done() <-chan struct{} { return e.done }
+
+// Err is nil while the epoch lives, then ErrExpired, ErrSafeDeadline or ErrClosed.
+func (e *Epoch) Err() error {
+	select {
+	case <-e.done:
+		return e.err
+	default:
+		return nil
+	}
+}
+
+// Timeout is the session timeout the server granted.
+func (e *Epoch) Timeout() time.Duration { return time.Duration(e.wire.timeout.Load()) }
+
+// Deadline is the instant the epoch ends unless the server is heard from
+// again: the server's earliest possible expiry less the safety margin.
+func (e *Epoch) Deadline() time.Time {
+	at, ok := e.wire.deadline(e.m.margin)
+	if !ok {
+		return time.Time{}
+	}
+	return e.wire.base.Add(at)
+}
+
+// Alive reports whether the epoch still guarantees its nodes: not ended,
+// and, on the monotonic clock, not past its deadline even if this process
+// was paused and its timers have not fired yet.
+func (e *Epoch) Alive() bool {
+	select {
+	case <-e.done:
+		return false
+	case <-e.established:
+	default:
+		return false
+	}
+	at, ok := e.wire.deadline(e.m.margin)
+	return ok && e.wire.now() < int64(at)
+}
+
+// Check returns nil while Alive, else why not.
+func (e *Epoch) Check() error {
+	if e.Alive() {
+		return nil
+	}
+	if err := e.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-e.established:
+		return ErrSafeDeadline
+	default:
+		return ErrNoEpoch
+	}
+}
+
+func (e *Epoch) end(err error) {
+	e.doneOnce.Do(func() {
+		e.err = err
+		close(e.done)
+	})
+}
+
+// finish ends the epoch from its own goroutine. Subscribers hear of the end
+// before Done closes, so that the manager's next Connecting (which waits on
+// Done) always comes after it.
+func (e *Epoch) finish(live bool, err error) {
+	if live && err != ErrClosed {
+		e.m.log.Warn("zookeeper session ended", "epoch", e.id,
+			"session", fmt.Sprintf("0x%x", e.sessionID), "cause", err,
+			"last_contact_ago", time.Duration(e.wire.now()-e.wire.lastHeard.Load()),
+			"timeout", e.Timeout(), "server", e.conn.Server())
+		e.m.publish(Change{State: Expired, Epoch: e, Err: err})
+	}
+	e.end(err)
+}
+
+// halt asks the epoch's goroutine to end the epoch with err.
+func (e *Epoch) halt(err error) {
+	select {
+	case e.stop <- err:
+	default:
+	}
+}
+
+// run owns the epoch's state: it turns client events, in order, into
+// transitions, and ends the epoch at the safe deadline.
+func (e *Epoch) run() {
+	defer close(e.finished)
+	defer e.shutdown()
+
+	deadline := time.NewTimer(time.Hour)
+	deadline.Stop()
+	defer deadline.Stop()
+	arm := func() {
+		if at, ok := e.wire.deadline(e.m.margin); ok {
+			deadline.Reset(time.Duration(int64(at) - e.wire.now()))
+		}
+	}
+	var (
+		live, connected bool
+		auth            chan error
+		cause           error
+	)
+	stop := func(err error) {
+		if cause == nil {
+			cause = err
+		}
+	}
+	for {
+		select {
+		case <-e.inbox.ready:
+			for _, ev := range e.inbox.drain() {
+				if ev.Type != zk.EventSession {
+					continue
+				}
+				switch ev.State {
+				case zk.StateHasSession:
+					switch {
+					case !live && auth == nil:
+						e.sessionID = e.conn.SessionID()
+						auth = make(chan error, 1)
+						e.requests.Add(1)
+						go func() { defer e.requests.Done(); auth <- e.authenticate() }()
+					case live && e.conn.SessionID() != e.sessionID:
+						stop(ErrExpired) // the client moved on to a new session: ours is gone
+					case live && !connected:
+						connected = true
+						e.m.publish(Change{State: Connected, Epoch: e})
+						e.resume()
+						arm()
+					}
+				case zk.StateDisconnected:
+					if live && connected {
+						connected = false
+						e.m.publish(Change{State: Suspended, Epoch: e})
+					}
+				case zk.StateExpired:
+					stop(ErrExpired)
+				case zk.StateAuthFailed:
+					stop(fmt.Errorf("zkcoord/session: authentication failed"))
+				}
+			}
+		case err := <-auth:
+			auth = nil
+			if err != nil {
+				stop(err)
+				break
+			}
+			live, connected = true, true
+			e.hosts.establish()
+			close(e.established)
+			e.m.publish(Change{State: Connected, Epoch: e})
+			arm()
+		case <-deadline.C:
+			if at, ok := e.wire.deadline(e.m.margin); ok && e.wire.now() >= int64(at) {
+				stop(ErrSafeDeadline)
+			} else {
+				arm()
+			}
+		case err := <-e.stop:
+			stop(err)
+		}
+		if cause != nil {
+			e.finish(live, cause)
+			return
+		}
+	}
+}
+
+func (e *Epoch) authenticate() error {
+	for _, a := range e.m.cfg.Auth {
+		if err := e.conn.AddAuth(a.Scheme, a.Secret); err != nil {
+			return fmt.Errorf("zkcoord/session: addauth %s: %w", a.Scheme, err)
+		}
+	}
+	return nil
+}
+
+// shutdown closes the client (which ends a reachable session at once, so its
+// ephemeral nodes go without waiting for expiry) and waits until go-zookeeper's
+// goroutines and every request goroutine have returned.
+func (e *Epoch) shutdown() {
+	e.wire.closing.Store(true)
+	e.conn.Close()
+	for range e.events {
+	}
+	e.requests.Wait()
+}

@@ -1,0 +1,252 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/go-zookeeper/zk"
+)
+
+// Manager owns one process's ZooKeeper sessions, one epoch at a time, and
+// replaces an ended session with a new one until Close. Recipes share it.
+type Manager struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	state   State
+	epoch   *Epoch
+	changed chan struct{} // closed and replaced whenever epoch changes
+	subs    map[*subscriber]struct{}
+	nextID  uint64
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup // run loop and every epoch goroutine
+}
+
+// New validates cfg, then connects and returns once a session is live, or
+// with ctx's error. Attempts are spaced by cfg.Backoff until then.
+func New(ctx context.Context, cfg Config) (*Manager, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Identity == "" {
+		host, _ := os.Hostname()
+		cfg.Identity = fmt.Sprintf("%s/%d", host, os.Getpid())
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = defaultBackoff
+	}
+	cfg.Servers = append([]string(nil), cfg.Servers...)
+	m := &Manager{
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "zkcoord/session"),
+		changed: make(chan struct{}),
+		subs:    make(map[*subscriber]struct{}),
+		closing: make(chan struct{}),
+	}
+	m.wg.Add(1)
+	go m.run()
+	if _, err := m.Epoch(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// Identity is what recipes write into their nodes to say who holds them.
+func (m *Manager) Identity() string { return m.cfg.Identity }
+
+// Logger is the manager's logger, for recipes to log with the same handler.
+func (m *Manager) Logger() *slog.Logger { return m.cfg.Logger }
+
+// State is the latest state published.
+func (m *Manager) State() State {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// Done closes when Close is called.
+func (m *Manager) Done() <-chan struct{} { return m.closing }
+
+// Current is the latest epoch, which may have ended, or nil before the first.
+func (m *Manager) Current() *Epoch {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epoch
+}
+
+// Epoch returns a live epoch, waiting for one while the session is being
+// re-established. It fails with ErrClosed after Close, or ctx's error.
+func (m *Manager) Epoch(ctx context.Context) (*Epoch, error) {
+	for {
+		m.mu.Lock()
+		ep, changed := m.epoch, m.changed
+		m.mu.Unlock()
+		select {
+		case <-m.closing:
+			return nil, ErrClosed
+		default:
+		}
+		if ep != nil && ep.Alive() {
+			return ep, nil
+		}
+		var ended <-chan struct{}
+		if ep != nil {
+			ended = ep.Done()
+		}
+		select {
+		case <-changed:
+		case <-ended:
+		case <-m.closing:
+			return nil, ErrClosed
+		case <-ctx.Done():
+			return nil, fmt.Errorf("zkcoord/session: waiting for a session: %w", ctx.Err())
+		}
+	}
+}
+
+// Close ends the session (the server deletes its ephemeral nodes at once if
+// it can be reached) and returns when every goroutine of the manager and its
+// client has returned. Subscribers receive Closed. Calling it again is a no-op.
+func (m *Manager) Close() error {
+	m.closeOnce.Do(func() { close(m.closing) })
+	m.wg.Wait()
+	return nil
+}
+
+func (m *Manager) margin(timeout time.Duration) time.Duration {
+	mg := m.cfg.SafetyMargin
+	if mg == 0 {
+		mg = timeout / 4
+	}
+	// Pings go out every third of the timeout: a deadline closer than that to
+	// the last contact would end healthy sessions.
+	return min(mg, timeout/2)
+}
+
+func (m *Manager) run() {
+	defer m.wg.Done()
+	policy := m.cfg.Backoff()
+	policy.Reset()
+	attempt := 0
+	var last *Epoch
+	for {
+		attempt++
+		m.publish(Change{State: Connecting, Attempt: attempt})
+		ep, err := m.attempt()
+		if err == nil {
+			attempt = 0
+			policy.Reset()
+			last = ep
+			select {
+			case <-ep.Done():
+				continue // a new session at once; backoff spaces the failures after it
+			case <-m.closing:
+				ep.halt(ErrClosed)
+				<-ep.finished
+				m.publish(Change{State: Closed, Epoch: ep, Err: ErrClosed})
+				return
+			}
+		}
+		if errors.Is(err, ErrClosed) {
+			m.publish(Change{State: Closed, Epoch: last, Err: ErrClosed})
+			return
+		}
+		wait := policy.NextBackOff()
+		if wait == backoff.Stop {
+			policy.Reset() // a coordination client never gives up on its own
+			wait = policy.NextBackOff()
+		}
+		m.log.Info("no zookeeper session", "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-m.closing:
+			t.Stop()
+			m.publish(Change{State: Closed, Epoch: last, Err: ErrClosed})
+			return
+		}
+	}
+}
+
+// attempt makes one pass over the servers for a new session.
+func (m *Manager) attempt() (*Epoch, error) {
+	m.mu.Lock()
+	m.nextID++
+	ep := newEpoch(m, m.nextID)
+	m.mu.Unlock()
+
+	conn, events, err := zk.Connect(m.cfg.Servers, m.cfg.SessionTimeout,
+		zk.WithDialer(ep.wire.dialer),
+		zk.WithHostProvider(ep.hosts),
+		zk.WithEventCallback(ep.inbox.push),
+		zk.WithLogger(zkLogger{m.log}),
+		zk.WithLogInfo(false))
+	if err != nil {
+		return nil, fmt.Errorf("zkcoord/session: connect: %w", err)
+	}
+	ep.conn, ep.events = conn, events
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		ep.run()
+	}()
+
+	// A server that accepts but never answers must not stall the attempt:
+	// give it what the server itself would allow for a handshake.
+	limit := time.NewTimer(max(m.cfg.SessionTimeout, 2*time.Second))
+	defer limit.Stop()
+	select {
+	case <-ep.established:
+		m.mu.Lock()
+		m.epoch = ep
+		close(m.changed)
+		m.changed = make(chan struct{})
+		m.mu.Unlock()
+		return ep, nil
+	case <-ep.hosts.exhausted:
+		ep.halt(errors.New("no server reachable"))
+	case <-limit.C:
+		ep.halt(errors.New("handshake timed out"))
+	case <-ep.Done():
+	case <-m.closing:
+		ep.halt(ErrClosed)
+	}
+	<-ep.Done()
+	return nil, ep.Err()
+}
+
+func (m *Manager) publish(c Change) {
+	c.At = time.Now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == Closed {
+		return
+	}
+	m.state = c.State
+	for s := range m.subs {
+		s.q.push(c)
+	}
+	if c.State != Connecting || c.Attempt == 1 {
+		m.log.Info("session state", "state", c.State.String(), "epoch", epochID(c.Epoch), "err", c.Err)
+	}
+}
+
+func epochID(e *Epoch) uint64 {
+	if e == nil {
+		return 0
+	}
+	return e.id
+}

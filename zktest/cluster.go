@@ -1,0 +1,415 @@
+package zktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// startTimeout bounds starting an ensemble or restarting one server. Three
+// JVMs on two cores serve in a few seconds; the rest is headroom for a
+// loaded CI machine.
+const startTimeout = 30 * time.Second
+
+// pollInterval is how often conditions are re-checked while waiting.
+const pollInterval = 50 * time.Millisecond
+
+// Options configure New.
+type Options struct {
+	// Nodes is the ensemble size: 1 runs a standalone server. Default 3.
+	Nodes int
+	// TickTime is the servers' tick. Session timeouts are allowed between 2
+	// and 20 ticks. Default 100ms, so 1-2 s sessions are possible.
+	TickTime time.Duration
+	// Logf receives the servers' logs when New fails to start them. May be nil.
+	Logf func(format string, args ...any)
+}
+
+// Cluster is a running ensemble: local Java processes, or an external one
+// named by ZK_SERVERS. Its methods are safe for concurrent use.
+type Cluster struct {
+	addrs []string
+	procs []*server // nil for an external ensemble
+	dir   string
+
+	mu      sync.Mutex
+	stopped bool
+	links   []*Link
+}
+
+// errPortTaken marks a start that failed because a picked port was taken
+// before the JVM bound it; starting over with new ports fixes it.
+var errPortTaken = errors.New("zktest: port already in use")
+
+// errExternal is returned by fault injection on an ensemble zktest does not run.
+var errExternal = errors.New("zktest: external ensemble (ZK_SERVERS): servers cannot be killed or restarted")
+
+// New starts a standalone server (Nodes: 1) or an N-node ensemble of local
+// Java processes and returns once a client can write to it, or, when
+// ZK_SERVERS is set ("host:port,host:port"), wraps that external ensemble,
+// which then cannot be killed or restarted. Stop releases everything.
+func New(opts Options) (*Cluster, error) {
+	if opts.Nodes == 0 {
+		opts.Nodes = 3
+	}
+	if opts.Nodes < 0 || opts.Nodes > 254 {
+		return nil, fmt.Errorf("zktest: Nodes must be in [1, 254], not %d", opts.Nodes)
+	}
+	if opts.TickTime == 0 {
+		opts.TickTime = 100 * time.Millisecond
+	}
+	if opts.TickTime < time.Millisecond {
+		return nil, fmt.Errorf("zktest: TickTime %v is below 1ms", opts.TickTime)
+	}
+	if s := strings.TrimSpace(os.Getenv("ZK_SERVERS")); s != "" {
+		return newExternal(s)
+	}
+	env, err := findRuntime()
+	if err != nil {
+		return nil, err
+	}
+	c, err := startLocal(env, opts)
+	if errors.Is(err, errPortTaken) {
+		c, err = startLocal(env, opts)
+	}
+	return c, err
+}
+
+func newExternal(list string) (*Cluster, error) {
+	c := &Cluster{}
+	for _, a := range strings.Split(list, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			c.addrs = append(c.addrs, a)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := c.WaitServing(ctx); err != nil {
+		return nil, fmt.Errorf("zktest: ZK_SERVERS=%s: %w", list, err)
+	}
+	return c, nil
+}
+
+func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
+	sweepStale()
+	dir, err := os.MkdirTemp("", "zktest-")
+	if err != nil {
+		return nil, fmt.Errorf("zktest: %w", err)
+	}
+	c := &Cluster{dir: dir}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	if err := writeOwner(dir); err != nil {
+		return nil, fmt.Errorf("zktest: %w", err)
+	}
+	ports, err := freePorts(3 * opts.Nodes)
+	if err != nil {
+		return nil, err
+	}
+	for i := range opts.Nodes {
+		s := &server{
+			id:           i + 1,
+			dir:          filepath.Join(dir, fmt.Sprintf("server%d", i+1)),
+			clientPort:   ports[3*i],
+			quorumPort:   ports[3*i+1],
+			electionPort: ports[3*i+2],
+			env:          env,
+		}
+		c.procs = append(c.procs, s)
+		c.addrs = append(c.addrs, s.addr())
+	}
+	for _, s := range c.procs {
+		if err := s.writeConfig(c.procs, opts.TickTime); err != nil {
+			return nil, err
+		}
+	}
+	// All JVMs start at once: they warm up in parallel, and an ensemble
+	// cannot elect a leader until a quorum is up anyway.
+	for _, s := range c.procs {
+		if err := s.start(c.isStopped); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	err = poll(ctx, func() error {
+		for i, s := range c.procs {
+			if !s.running() {
+				return permanent(fmt.Errorf("server %d exited during startup", i))
+			}
+		}
+		return c.servingNow()
+	})
+	if err == nil {
+		// srvr can say "leader" a moment before the quorum takes writes;
+		// a real write is the only proof.
+		err = c.probe(ctx, true)
+	}
+	if err != nil {
+		taken := false
+		for _, s := range c.procs {
+			taken = taken || s.bindFailed()
+		}
+		if opts.Logf != nil {
+			opts.Logf("zktest: ensemble failed to start: %v\n%s", err, c.logs())
+		}
+		if taken {
+			return nil, fmt.Errorf("%w: %w", errPortTaken, err)
+		}
+		return nil, fmt.Errorf("zktest: starting a %d-node ensemble: %w", opts.Nodes, err)
+	}
+	return c, nil
+}
+
+// Servers returns every server's client address, "127.0.0.1:port" for a
+// local ensemble, in server order. Clients connecting here bypass any Link.
+func (c *Cluster) Servers() []string { return append([]string(nil), c.addrs...) }
+
+// External reports whether the ensemble came from ZK_SERVERS.
+func (c *Cluster) External() bool { return c.procs == nil }
+
+// RequireFaults skips the test when servers cannot be killed or restarted,
+// i.e. on an external ensemble.
+func (c *Cluster) RequireFaults(t testing.TB) {
+	t.Helper()
+	if c.External() {
+		t.Skip("zktest: test needs fault injection, impossible on an external ensemble (ZK_SERVERS)")
+	}
+}
+
+// NewLink returns a fresh set of proxies, one per server, for one client, so
+// the test can fail that client's network without touching others. Stop
+// closes it if the test does not.
+func (c *Cluster) NewLink() *Link {
+	l, err := newLink(c.addrs)
+	if err != nil {
+		// Only fd exhaustion makes a loopback listen fail; a test cannot
+		// go on without its link either way.
+		panic(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		l.Close()
+		return l
+	}
+	live := c.links[:0]
+	for _, o := range c.links {
+		if !o.isClosed() {
+			live = append(live, o)
+		}
+	}
+	c.links = append(live, l)
+	return l
+}
+
+func (c *Cluster) server(i int) (*server, error) {
+	if c.External() {
+		return nil, errExternal
+	}
+	if i < 0 || i >= len(c.procs) {
+		return nil, fmt.Errorf("zktest: no server %d in a %d-server ensemble", i, len(c.procs))
+	}
+	return c.procs[i], nil
+}
+
+// Kill kills server i (0-based) with SIGKILL and returns once it is gone.
+// Killing a server that is not running does nothing.
+func (c *Cluster) Kill(i int) error {
+	s, err := c.server(i)
+	if err != nil {
+		return err
+	}
+	s.kill()
+	return nil
+}
+
+// Restart starts server i again with its data and ports, killing it first
+// if it runs, and returns once it serves: srvr shows a Mode. When too few
+// servers run for a quorum (say, all were killed and are being brought back
+// one by one), serving is impossible, so it returns once the server answers
+// ruok instead.
+func (c *Cluster) Restart(i int) error {
+	s, err := c.server(i)
+	if err != nil {
+		return err
+	}
+	s.kill()
+	if err := s.start(c.isStopped); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	err = poll(ctx, func() error {
+		if !s.running() {
+			return permanent(fmt.Errorf("server %d exited", i))
+		}
+		if !c.quorumRunning() {
+			out, err := fourLetter(s.addr(), "ruok")
+			if err != nil {
+				return err
+			}
+			if out != "imok" {
+				return fmt.Errorf("server %d answered ruok with %q", i, out)
+			}
+			return nil
+		}
+		out, err := fourLetter(s.addr(), "srvr")
+		if err != nil {
+			return err
+		}
+		if parseMode(out) == "" {
+			return fmt.Errorf("server %d is not serving", i)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("zktest: restarting server %d: %w", i, err)
+	}
+	return nil
+}
+
+// reviveAll restarts every server that is not running and waits until the
+// ensemble serves.
+func (c *Cluster) reviveAll() error {
+	for i, s := range c.procs {
+		if !s.running() {
+			if err := c.Restart(i); err != nil {
+				return err
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	return c.WaitServing(ctx)
+}
+
+// quorumRunning reports whether a majority of the servers' processes run.
+func (c *Cluster) quorumRunning() bool {
+	n := 0
+	for _, s := range c.procs {
+		if s.running() {
+			n++
+		}
+	}
+	return n > len(c.procs)/2
+}
+
+// Stop kills every server, closes every Link and removes the servers'
+// directories. It is idempotent.
+func (c *Cluster) Stop() {
+	c.mu.Lock()
+	if c.stopped {
+		c.mu.Unlock()
+		return
+	}
+	c.stopped = true
+	links := c.links
+	c.links = nil
+	c.mu.Unlock()
+	for _, l := range links {
+		l.Close()
+	}
+	for _, s := range c.procs {
+		s.kill()
+	}
+	if c.dir != "" {
+		_ = os.RemoveAll(c.dir)
+	}
+}
+
+func (c *Cluster) isStopped() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stopped
+}
+
+// live reports whether server i is believed up: always for an external
+// ensemble, whose members zktest cannot see.
+func (c *Cluster) live(i int) bool {
+	return c.External() || c.procs[i].running()
+}
+
+// Leader returns the index of the server whose srvr says "Mode: leader"; a
+// standalone server counts as the leader.
+func (c *Cluster) Leader() (int, error) {
+	var errs []error
+	for i, addr := range c.addrs {
+		if !c.live(i) {
+			continue
+		}
+		out, err := fourLetter(addr, "srvr")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m := parseMode(out); m == "leader" || m == "standalone" {
+			return i, nil
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return -1, fmt.Errorf("zktest: no server is leader: %w", err)
+	}
+	return -1, errors.New("zktest: no server is leader")
+}
+
+// WaitServing waits until every running server answers srvr with a Mode and
+// one of them leads. On an external ensemble, whose four-letter words may
+// be disabled, it waits until a client can read instead.
+func (c *Cluster) WaitServing(ctx context.Context) error {
+	if c.External() {
+		return c.probe(ctx, false)
+	}
+	return poll(ctx, c.servingNow)
+}
+
+func (c *Cluster) servingNow() error {
+	live, leader := 0, false
+	for i, s := range c.procs {
+		if !s.running() {
+			continue
+		}
+		live++
+		out, err := fourLetter(s.addr(), "srvr")
+		if err != nil {
+			return err
+		}
+		switch parseMode(out) {
+		case "":
+			return fmt.Errorf("server %d is not serving", i)
+		case "leader", "standalone":
+			leader = true
+		}
+	}
+	if live == 0 {
+		return permanent(errors.New("no server is running"))
+	}
+	if !leader {
+		return errors.New("no leader")
+	}
+	return nil
+}
+
+// logs returns the tail of every server's output, for failure reports.
+func (c *Cluster) logs() string {
+	var b strings.Builder
+	for _, s := range c.procs {
+		b.WriteString(s.logTail(32 << 10))
+	}
+	return b.String()
+}
+
+func (c *Cluster) writeLogs(logf func(string, ...any)) {
+	if l := c.logs(); l != "" {
+		logf("zktest: server logs:\n%s", l)
+	}
+}

@@ -1,0 +1,26 @@
+//go:build linux
+
+package zktest
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// procAttr puts the JVM in its own process group, so a kill reaches any
+// child it forks, and asks the kernel to kill it when the test binary dies,
+// so an interrupted `go test` leaves no server behind. (Pdeathsig follows the
+// forking OS thread, which the Go runtime keeps alive for the process's life
+// unless a goroutine exits while locked to it.)
+func procAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}
+
+func killProcess(cmd *exec.Cmd) {
+	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	_ = cmd.Process.Kill()
+}
+
+func processAlive(pid int) bool {
+	return syscall.Kill(pid, 0) != syscall.ESRCH
+}
