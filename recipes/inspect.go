@@ -23,9 +23,18 @@ type Participant struct {
 
 // Participants lists the queue in order. Nodes that vanish while being
 // read are left out; an absent directory is an empty queue.
+//
+// The listing is at least as recent as any acquisition or release that
+// completed, in any client, before Participants was called: ZooKeeper only
+// orders one session's reads after its own writes, and the server this
+// session reads from may lag behind the one another client wrote through,
+// so the server is first made to catch up with the leader (a sync).
 func (q *Queue) Participants(ctx context.Context) ([]Participant, error) {
 	ep, err := q.m.Epoch(ctx)
 	if err != nil {
+		return nil, q.sessionError(err)
+	}
+	if err := ep.Sync(ctx, q.dir); err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return nil, q.sessionError(err)
 	}
 	children, _, err := ep.Children(ctx, q.dir)
