@@ -343,6 +343,7 @@ func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
 		if try {
 			return nil, ErrWouldBlock
 		}
+		last := false // the watched node is the last one ahead that blocks us
 		if d.WatchChildren {
 			if changed == nil {
 				watchChildren = true
@@ -356,9 +357,20 @@ func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
 			case err != nil:
 				return nil, n.q.sessionError(err)
 			}
+			last = grantedWithout(rule, queue, self, d.Watch)
 		}
 		select {
-		case <-changed:
+		case ev := <-changed:
+			if last && ev.Type == zk.EventNodeDeleted {
+				token, err := n.confirm(ctx)
+				if err == nil {
+					return newLease(n, token, len(queue)-1), nil
+				}
+				if errors.Is(err, ErrLost) {
+					return nil, err
+				}
+				// Unknown (a connection loss): list and decide as usual.
+			}
 		case <-resumed: // the watch may not have survived the reconnect
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -366,6 +378,61 @@ func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
 			return nil, &LostError{Cause: n.ep.Err()}
 		}
 	}
+}
+
+// grantedWithout reports whether rule would grant self once the contender
+// named watched is gone, with the rest of queue as it is. Every contender
+// ahead of us was in queue (sequence numbers only grow, and queue was listed
+// after our create), and rules are monotone: a contender ahead leaving never
+// takes a grant away. So when it says yes, the watched node's deletion is
+// our grant, and confirm can stand in for listing the whole queue again.
+func grantedWithout(rule Rule, queue []Contender, self int, watched string) bool {
+	for i := range self {
+		if queue[i].Name == watched {
+			rest := make([]Contender, 0, len(queue)-1)
+			rest = append(append(rest, queue[:i]...), queue[i+1:]...)
+			return rule(rest, self-1).Acquired
+		}
+	}
+	return false
+}
+
+// confirm is the check after a wake-up that grantedWithout said grants us:
+// our node must still exist and belong to our epoch's session, and the epoch
+// must be alive after that read. The token is the directory's pzxid read
+// after the deletion that woke us, as a listing would have given it. The two
+// reads go out together and cost one round trip, whatever the queue's length,
+// where a listing grows with it. An error that is not ErrLost leaves the
+// outcome to a listing.
+func (n *node) confirm(ctx context.Context) (token int64, err error) {
+	type dirResult struct {
+		ok   bool
+		stat *zk.Stat
+		err  error
+	}
+	dir := make(chan dirResult, 1)
+	go func() {
+		ok, st, err := n.ep.Exists(ctx, n.q.dir)
+		dir <- dirResult{ok, st, err}
+	}()
+	ok, own, err := n.ep.Exists(ctx, n.path())
+	d := <-dir
+	switch {
+	case err != nil:
+		return 0, n.q.sessionError(err)
+	case !ok:
+		return 0, &LostError{Cause: fmt.Errorf("contender node %s deleted", n.path())}
+	case own.EphemeralOwner != n.ep.SessionID():
+		return 0, &LostError{Cause: fmt.Errorf("contender node %s owned by session 0x%x", n.path(), own.EphemeralOwner)}
+	case d.err != nil:
+		return 0, n.q.sessionError(d.err)
+	case !d.ok:
+		return 0, fmt.Errorf("directory %s not found while our node exists", n.q.dir)
+	}
+	if err := n.ep.Check(); err != nil {
+		return 0, &LostError{Cause: err}
+	}
+	return d.stat.Pzxid, nil
 }
 
 // remove deletes our node, waiting through a disconnection if it must.
