@@ -359,12 +359,16 @@ func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
 			}
 			last = grantedWithout(rule, queue, self, d.Watch)
 		}
+		// Only the queue's length may outlive the wait: a thousand waiters
+		// each keeping a listing of a thousand names alive would cost the
+		// collector more than the handoff itself.
+		ahead := len(queue) - 1
 		select {
 		case ev := <-changed:
 			if last && ev.Type == zk.EventNodeDeleted {
 				token, err := n.confirm(ctx)
 				if err == nil {
-					return newLease(n, token, len(queue)-1), nil
+					return newLease(n, token, ahead), nil
 				}
 				if errors.Is(err, ErrLost) {
 					return nil, err
