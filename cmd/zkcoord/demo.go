@@ -34,9 +34,12 @@ type demo struct {
 	out     io.Writer
 	cluster *zktest.Cluster
 	start   time.Time
+	mu      sync.Mutex // workers say things from their own goroutines
 }
 
 func (d *demo) say(format string, args ...any) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	fmt.Fprintf(d.out, "%6.2fs  %s\n", time.Since(d.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
