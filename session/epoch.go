@@ -67,6 +67,15 @@ func (e *Epoch) resume() {
 	e.resumed = make(chan struct{})
 }
 
+// Server is the address of the server the epoch's connection is on, or ""
+// while disconnected.
+func (e *Epoch) Server() string {
+	if e.conn.State() != zk.StateHasSession {
+		return ""
+	}
+	return e.conn.Server()
+}
+
 // ID numbers the manager's epochs from 1.
 func (e *Epoch) ID() uint64 { return e.id }
 

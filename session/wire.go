@@ -27,6 +27,7 @@ type wire struct {
 	lastHeard atomic.Int64 // ns since base; 0: never
 	timeout   atomic.Int64 // negotiated session timeout, ns; 0 until known
 	sessionID atomic.Int64 // the session this wire credits; 0 until the first
+	watches   watchTable   // the client's watches, as seen on the wire
 	closing   atomic.Bool  // refuse new dials: the client is being shut down
 	dial      func(network, address string, timeout time.Duration) (net.Conn, error)
 
@@ -107,10 +108,21 @@ func (w *wire) dialer(network, address string, timeout time.Duration) (net.Conn,
 	if err != nil {
 		return nil, err
 	}
-	tc := &trackedConn{Conn: c, w: w}
+	return newTrackedConn(c, w), nil
+}
+
+func newTrackedConn(c net.Conn, w *wire) *trackedConn {
+	tc := &trackedConn{
+		Conn: c, w: w,
+		pending:        make(map[int32]watchRequest),
+		setWatchesSent: make(chan struct{}),
+		closed:         make(chan struct{}),
+	}
 	tc.in.reset()
+	tc.in.widen = widenReply
 	tc.out.reset()
-	return tc, nil
+	tc.out.widen = widenRequest
+	return tc
 }
 
 // connected records a connect response: a granted session (id != 0) with
@@ -136,30 +148,39 @@ func (w *wire) heard(sentAt int64) {
 }
 
 // trackedConn parses frame boundaries in both directions. go-zookeeper
-// writes from one goroutine and reads from another; mu guards the queue of
-// send times they share.
+// writes from one goroutine and reads from another; mu guards what they share.
 type trackedConn struct {
 	net.Conn
 	w *wire
 
-	mu   sync.Mutex
-	sent []int64 // send times of frames not yet answered, oldest first
+	mu      sync.Mutex
+	sent    []int64                // send times of frames not yet answered, oldest first
+	pending map[int32]watchRequest // by xid: requests that leave a watch if they succeed
 
 	out framer // writer goroutine only
 	in  framer // reader goroutine only
 	// frames read so far on this connection; the first is the connect response.
 	inFrames int
+	// holdReplies: the next Read waits for the set-watches request (see watches.go).
+	holdReplies    bool
+	setWatchesSent chan struct{}
+	setWatchesOnce sync.Once
+	closed         chan struct{}
+	closeOnce      sync.Once
 }
 
 // framer splits a byte stream into length-prefixed frames and keeps the
-// first bytes of each body, which is all the tracking needs.
+// first bytes of each body, which is all the tracking needs: 16 bytes, or
+// as many as widen asks for once it has seen the first 8.
 type framer struct {
-	hdr    [4]byte
-	hdrN   int
-	left   int // body bytes still to come; -1 when reading a header
-	prefix [16]byte
-	prefN  int
-	body   int // this frame's body length
+	hdr     [4]byte
+	hdrN    int
+	left    int // body bytes still to come; -1 when reading a header
+	body    int // this frame's body length
+	kept    []byte
+	keep    int
+	widened bool
+	widen   func(head []byte) int
 }
 
 func (f *framer) reset() { f.left = -1 }
@@ -181,7 +202,7 @@ func (f *framer) feed(b []byte, start func(), end func(f *framer)) {
 				f.body = 0
 			}
 			f.left = f.body
-			f.prefN = 0
+			f.kept, f.keep, f.widened = f.kept[:0], 16, false
 			start()
 			if f.left == 0 {
 				f.left = -1
@@ -190,9 +211,7 @@ func (f *framer) feed(b []byte, start func(), end func(f *framer)) {
 			continue
 		}
 		n := min(f.left, len(b))
-		if f.prefN < len(f.prefix) {
-			f.prefN += copy(f.prefix[f.prefN:], b[:n])
-		}
+		f.capture(b[:n])
 		f.left -= n
 		b = b[n:]
 		if f.left == 0 {
@@ -202,13 +221,46 @@ func (f *framer) feed(b []byte, start func(), end func(f *framer)) {
 	}
 }
 
+func (f *framer) capture(chunk []byte) {
+	for len(chunk) > 0 && len(f.kept) < f.keep {
+		take := min(f.keep-len(f.kept), len(chunk))
+		f.kept = append(f.kept, chunk[:take]...)
+		chunk = chunk[take:]
+		if !f.widened && len(f.kept) >= 8 && f.widen != nil {
+			f.widened = true
+			f.keep = max(f.keep, f.widen(f.kept[:8]))
+		}
+	}
+}
+
+// maxWatchPath bounds the paths the watch mirror reads: longer than any
+// recipe path (recipes.MaxPathLen) under a chroot, with a node name.
+const maxWatchPath = 8 << 10
+
+// widenRequest keeps whole the requests that may leave a watch.
+func widenRequest(head []byte) int {
+	switch int32(binary.BigEndian.Uint32(head[4:8])) {
+	case opExists, opGetData, opGetChildren, opGetChildren2:
+		return 12 + maxWatchPath + 1
+	}
+	return 0
+}
+
+// widenReply keeps whole the notifications, for their paths.
+func widenReply(head []byte) int {
+	if int32(binary.BigEndian.Uint32(head[0:4])) == -1 {
+		return 28 + maxWatchPath
+	}
+	return 0
+}
+
 func (c *trackedConn) Write(b []byte) (int, error) {
 	at := c.w.now() // before the bytes leave: a send time may only be early
 	c.out.feed(b, func() {
 		c.mu.Lock()
 		c.sent = append(c.sent, at)
 		c.mu.Unlock()
-	}, func(*framer) {})
+	}, c.frameOut)
 	n, err := c.Conn.Write(b)
 	if err == nil {
 		c.w.written(b)
@@ -216,7 +268,23 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 	return n, err
 }
 
+func (c *trackedConn) frameOut(f *framer) {
+	if len(f.kept) >= 8 && int32(binary.BigEndian.Uint32(f.kept[4:8])) == opSetWatches {
+		c.setWatchesOnce.Do(func() { close(c.setWatchesSent) })
+		return
+	}
+	if xid, r, ok := parseWatchRequest(f.kept); ok {
+		c.mu.Lock()
+		c.pending[xid] = r
+		c.mu.Unlock()
+	}
+}
+
 func (c *trackedConn) Read(b []byte) (int, error) {
+	if c.holdReplies {
+		c.holdReplies = false
+		c.awaitSetWatches()
+	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.in.feed(b[:n], func() {}, c.frameIn)
@@ -224,9 +292,28 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// awaitSetWatches returns once the client has written its set-watches
+// request on this connection, or the connection closed. The bound only
+// guards against a client that behaves otherwise than v1.0.4: replies are
+// never held back for long.
+func (c *trackedConn) awaitSetWatches() {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-c.setWatchesSent:
+	case <-c.closed:
+	case <-t.C:
+	}
+}
+
+func (c *trackedConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
+}
+
 func (c *trackedConn) frameIn(f *framer) {
 	c.inFrames++
-	p := f.prefix[:min(f.prefN, f.body)]
+	p := f.kept[:min(len(f.kept), f.body)]
 	credit := true
 	if c.inFrames == 1 {
 		// connect response: protocolVersion, timeOut (ms), sessionId, passwd
@@ -235,7 +322,12 @@ func (c *trackedConn) frameIn(f *framer) {
 			timeout := time.Duration(int32(binary.BigEndian.Uint32(p[4:8]))) * time.Millisecond
 			credit = c.w.connected(int64(binary.BigEndian.Uint64(p[8:16])), timeout)
 		}
+		// The client re-sends the session's watches now, if it has any.
+		c.holdReplies = c.w.watches.any()
 	} else if len(p) >= 4 && int32(binary.BigEndian.Uint32(p[:4])) == -1 {
+		if typ, path, ok := parseEvent(p); ok {
+			c.w.watches.fire(typ, path)
+		}
 		return // a watch notification answers nothing
 	}
 	c.mu.Lock()
@@ -245,7 +337,18 @@ func (c *trackedConn) frameIn(f *framer) {
 		at = c.sent[0]
 		c.sent = c.sent[1:]
 	}
+	var r watchRequest
+	watching := false
+	if len(p) >= 16 {
+		xid := int32(binary.BigEndian.Uint32(p[0:4]))
+		if r, watching = c.pending[xid]; watching {
+			delete(c.pending, xid)
+		}
+	}
 	c.mu.Unlock()
+	if watching {
+		c.w.watches.answered(r, int32(binary.BigEndian.Uint32(p[12:16])))
+	}
 	if ok && credit {
 		c.w.heard(at)
 	}

@@ -53,10 +53,7 @@ func TestWireCreditsSendTimesInOrder(t *testing.T) {
 		in.Write(reply(1))
 		in.Write(reply(-2)) // a ping reply
 		w := newWire(nil)
-		c := &trackedConn{Conn: nil, w: w}
-		c.in.reset()
-		c.out.reset()
-		c.Conn = &scriptConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}
+		c := newTrackedConn(&scriptConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}, w)
 
 		// Three frames out, the third split over two writes.
 		for _, f := range [][]byte{frame(make([]byte, 40)), frame(make([]byte, 12))} {
