@@ -33,6 +33,13 @@ func (discardLogger) Printf(string, ...any) {}
 // connected decides whether its writes are forwarded to the leader, so
 // every comparison pins both systems to the same servers.
 func (e *env) manager(ctx context.Context, server, identity string) (*session.Manager, error) {
+	return e.managerVia(ctx, server, identity, e.trace)
+}
+
+// managerVia is manager with the session's connections traced by tr
+// instead of the run's shared tracer: a tracer of its own lets one session
+// be traced while others work concurrently.
+func (e *env) managerVia(ctx context.Context, server, identity string, tr *tracer) (*session.Manager, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	m, err := session.New(ctx, session.Config{
@@ -40,7 +47,7 @@ func (e *env) manager(ctx context.Context, server, identity string) (*session.Ma
 		SessionTimeout: e.timeout,
 		Logger:         e.log,
 		Identity:       identity,
-		Dialer:         e.trace.dial,
+		Dialer:         tr.dial,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("zkcoord session on %s: %w", server, err)

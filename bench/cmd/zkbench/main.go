@@ -1,7 +1,9 @@
 // Command zkbench measures zkcoord's mutex side by side with go-zookeeper's
-// zk.Lock and with the raw cost of ZooKeeper writes, against one 3-node
-// ensemble, and writes the figures, with the project's targets judged from
-// this run alone, to a Markdown file.
+// zk.Lock and with the raw cost of ZooKeeper writes, zkcoord's read lock
+// under concurrent readers against its mutex, and its semaphore's
+// throughput against its contended mutex, against one 3-node ensemble, and
+// writes the figures, with the project's targets judged from this run
+// alone, to a Markdown file.
 //
 //	go run ./bench/cmd/zkbench -out bench/RESULTS.md
 //
@@ -29,22 +31,32 @@ import (
 // config sizes one run.
 type config struct {
 	rounds, block int // uncontended: rounds of one block per operation
+	readers       int // uncontended: concurrent readers of one rwlock (section 5)
 	sessions      int // sessions per system for contended and handoff
 	perClient     int // contended: acquisitions per session, per run
 	reps          int // contended: runs per system
-	waiters       []int
-	passes        int           // handoff: sweeps over waiters, alternately reversed
-	handoffs      int           // handoff: recorded per queue length and pass
-	warmHandoffs  int           // handoff: not recorded, at the start of each
-	settle        time.Duration // handoff: quiet time before each release
+	semPermits    int // semaphore: permits
+	semWorkers    int // semaphore: workers, a session each
+	semPerWorker  int // semaphore: acquisitions per worker, per run
+	// semaphore saturation check: each permit held semHold, semHoldPerWorker
+	// acquisitions per worker
+	semHold          time.Duration
+	semHoldPerWorker int
+	waiters          []int
+	passes           int           // handoff: sweeps over waiters, alternately reversed
+	handoffs         int           // handoff: recorded per queue length and pass
+	warmHandoffs     int           // handoff: not recorded, at the start of each
+	settle           time.Duration // handoff: quiet time before each release
 }
 
 var (
-	fullConfig = config{rounds: 10, block: 50, sessions: 8, perClient: 100, reps: 3,
+	fullConfig = config{rounds: 10, block: 50, readers: 8, sessions: 8, perClient: 100, reps: 3,
+		semPermits: 4, semWorkers: 16, semPerWorker: 50, semHold: 100 * time.Millisecond, semHoldPerWorker: 3,
 		waiters: []int{10, 100, 1000}, passes: 2, handoffs: 50, warmHandoffs: 5, settle: 20 * time.Millisecond}
 	// quickConfig exercises every scenario and the whole report in
 	// seconds; its figures mean nothing.
-	quickConfig = config{rounds: 2, block: 10, sessions: 8, perClient: 5, reps: 1,
+	quickConfig = config{rounds: 2, block: 10, readers: 8, sessions: 8, perClient: 5, reps: 1,
+		semPermits: 4, semWorkers: 16, semPerWorker: 2, semHold: 50 * time.Millisecond, semHoldPerWorker: 1,
 		waiters: []int{5, 10, 20}, passes: 2, handoffs: 3, warmHandoffs: 1, settle: 5 * time.Millisecond}
 )
 
@@ -134,9 +146,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	// Closing the connections also frees any zk.Lock still waiting after
 	// a failure, since zk.Lock takes no context.
 	defer p.close()
-	if rep.contended, err = runContended(ctx, e, cfg, p); err != nil {
+	progress("opening %d sessions for the semaphore", cfg.semWorkers)
+	sem, err := e.openManagers(ctx, cfg.semWorkers, "zkbench/semaphore")
+	if err != nil {
 		return err
 	}
+	defer closeManagers(sem)
+	if rep.contended, err = runContended(ctx, e, cfg, p, sem); err != nil {
+		return err
+	}
+	closeManagers(sem) // idle from here on: keep them out of the handoffs
 	if rep.handoff, err = runHandoff(ctx, e, cfg, p); err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, h := range []string{hMachine, hTargets, hRoundTrips, hFloor, hUncontended, hContended, hHandoff, hMethod} {
+	for _, h := range []string{hMachine, hTargets, hRoundTrips, hFloor, hUncontended, hContended, hHandoff, hReadLock, hSemaphore, hMethod} {
 		if !strings.Contains(doc, "\n"+h+"\n") {
 			t.Errorf("no section %q", h)
 		}
@@ -56,8 +56,8 @@ func TestQuickRun(t *testing.T) {
 	}
 
 	targets := table(t, doc, hTargets)
-	if len(targets) != 3 {
-		t.Errorf("%d targets, want 3", len(targets))
+	if len(targets) != 4 {
+		t.Errorf("%d targets, want 4", len(targets))
 	}
 	for _, r := range targets {
 		times(t, r[1])
@@ -66,7 +66,8 @@ func TestQuickRun(t *testing.T) {
 		}
 	}
 
-	wantRows := map[string]int{hRoundTrips: 9, hFloor: 5, hUncontended: 2, hContended: 2, hHandoff: 2 * len(quickConfig.waiters)}
+	wantRows := map[string]int{hRoundTrips: 13, hFloor: 5, hUncontended: 2, hContended: 2, hHandoff: 2 * len(quickConfig.waiters),
+		hReadLock: 4, hSemaphore: 2}
 	for h, n := range wantRows {
 		rows := table(t, doc, h)
 		if len(rows) != n {
@@ -87,6 +88,31 @@ func TestQuickRun(t *testing.T) {
 				for _, c := range r[1:] {
 					rate(t, c)
 				}
+			case hReadLock:
+				count(t, r[1])
+				if n, want := count(t, r[2]), quickConfig.rounds*quickConfig.block*count(t, r[1]); n != want {
+					t.Errorf("%v: n = %d, want %d", r, n, want)
+				}
+				millis(t, r[3])
+				millis(t, r[4])
+				times(t, r[5])
+			case hSemaphore:
+				count(t, r[1])
+				count(t, r[2])
+				if len(r) != 5+quickConfig.reps {
+					t.Errorf("%v: %d columns, want %d", r, len(r), 5+quickConfig.reps)
+					continue
+				}
+				for _, c := range r[3 : len(r)-1] {
+					rate(t, c)
+				}
+				limit := 1
+				if strings.Contains(r[0], "semaphore") {
+					limit = quickConfig.semPermits
+				}
+				if n := count(t, r[len(r)-1]); n > limit {
+					t.Errorf("%v: %d held at once, limit %d", r, n, limit)
+				}
 			case hHandoff:
 				count(t, r[1])
 				if n, want := count(t, r[2]), quickConfig.passes*quickConfig.handoffs; n != want {
@@ -98,7 +124,16 @@ func TestQuickRun(t *testing.T) {
 			}
 		}
 	}
+	// The saturation check never went over the limit. Whether it reached
+	// it depends on timing, which this test does not judge.
+	if m := reHeld.FindStringSubmatch(doc); m == nil {
+		t.Error("no saturation check")
+	} else if n := count(t, m[1]); m[2] != strconv.Itoa(quickConfig.semPermits) || n > quickConfig.semPermits {
+		t.Errorf("saturation check: most held %s, limit %s, want at most %d", m[1], m[2], quickConfig.semPermits)
+	}
 }
+
+var reHeld = regexp.MustCompile(`Most held at once: (\d+) \(limit (\d+):`)
 
 // table returns the body rows of the first table after heading h.
 func table(t *testing.T, doc, h string) [][]string {

@@ -32,6 +32,8 @@ const (
 	hUncontended = "## 2. Uncontended Lock+Unlock"
 	hContended   = "## 3. Contended throughput"
 	hHandoff     = "## 4. Handoff latency"
+	hReadLock    = "## 5. Read lock, concurrent readers"
+	hSemaphore   = "## 6. Semaphore throughput"
 	hMethod      = "## Method"
 )
 
@@ -49,6 +51,7 @@ func (r report) targets() []target {
 	lo, hi := r.cfg.waiters[0], r.cfg.waiters[len(r.cfg.waiters)-1]
 	handoffRatio := ratio(r.handoff.get("zkcoord", hi).p50, r.handoff.get("zkcoord", lo).p50)
 	through := medianFloat(r.contended.rates["zkcoord"]) / medianFloat(r.contended.rates["zklock"])
+	readRatio := ratio(r.uncontended.get(opReaders).p50, r.uncontended.get(opMutexes).p50)
 	return []target{
 		{"Uncontended zkcoord Lock+Unlock median ÷ create+delete floor median",
 			lockRatio, "≤ 1.10×", lockRatio <= 1.10},
@@ -56,6 +59,8 @@ func (r report) targets() []target {
 			handoffRatio, "0.80×–1.20× (within 20 %)", math.Abs(handoffRatio-1) <= 0.20},
 		{fmt.Sprintf("Contended throughput, zkcoord ÷ zk.Lock (%d clients)", r.contended.clients),
 			through, "≥ 1.50×", through >= 1.50},
+		{fmt.Sprintf("Read lock with %d concurrent readers ÷ uncontended mutex (%d concurrent clients, a mutex each), medians", r.uncontended.readers, r.uncontended.readers),
+			readRatio, "≤ 1.20×", readRatio <= 1.20},
 	}
 }
 
@@ -147,11 +152,20 @@ func (r report) markdown() string {
 		ms(hLo), ms(hHi), signedMs(hHi-hLo), signedMs(lHi-lLo+zhi.sorting-zlo.sorting))
 	p("- **Contended throughput.** With %d clients the lock is never free: each acquisition is a handoff, %s per acquisition for zkcoord (%.0f acq/s) and %s for zk.Lock (%.0f acq/s). Both wait for the server the same number of times per handoff (%d and %d, section 4), and each of those waits is a ZooKeeper write, a notification or a read that neither client can shorten; 1.5× would need zkcoord to drop one of them, not to do them faster.",
 		c.clients, ms(perAcq(ourRate)), ourRate, ms(perAcq(theirRate)), theirRate, zh.minWaits, kh.minWaits)
+	alone, readers, mutexes, rlock := ours, u.get(opReaders), u.get(opMutexes), u.get(opRLock)
+	p("- **Read lock, %d concurrent readers.** The denominator is the mutex under the same load (the same %d sessions on the same server, each Lock+Unlock on a mutex of its own, in blocks interleaved with the readers'), so that the ratio shows whether readers wait for one another and not what %d clients cost two cores; against the mutex alone (section 2) the readers come out at %s, and the mutexes under the same load at %s. An RLock+RUnlock among %d readers waits for the server %d times at fewest (median %d), as one reader alone (%d), and as a mutex Lock+Unlock (%d): no reader waits for another.",
+		u.readers, u.readers, u.readers, x(ratio(readers.p50, alone.p50)), x(ratio(mutexes.p50, alone.p50)),
+		u.readers, wire(opReaders).minWaits, wire(opReaders).medWaits, wire(opRLock).minWaits, wire(opZkcoord).minWaits)
+	sm := c.sem
+	semRate := medianFloat(c.rates[sm.key])
+	p("- **Semaphore, %d permits, %d workers.** With an empty critical section the permits are not what limits it: each acquisition passes the semaphore's internal lock one at a time, and alone an Acquire(1)+Release waits for the server %d times (`%s`), against %d for the mutex, so it managed %.0f acq/s (%s per acquisition), %s the contended mutex's %.0f acq/s. Holders hardly overlap (at most %d at once over every run); the saturation check, where each holder keeps its permit %v, had at most %d at once (limit %d): %s.",
+		sm.permits, sm.workers, sm.wire.minWaits, sm.wire.pattern, wire(opZkcoord).minWaits,
+		semRate, ms(perAcq(semRate)), x(semRate/ourRate), ourRate, c.maxHeld[sm.key], sm.hold, sm.holdMax, sm.permits, limitVerdict(sm.holdMax, c.maxHeld[sm.key], sm.permits))
 	p("")
 
 	p(hRoundTrips)
 	p("")
-	p("Measured on the wire (every client connection goes through a frame-counting dialer), %d operations of each kind, each alone. A bracket is a burst of requests sent without waiting; each new bracket is one wait for the server, so the count of brackets is the number of sequential round trips, or more when a concurrent request straddles a reply: zkcoord's lease monitor reads its own node with a watch once the lock is held, off the critical path (with an empty critical section it is mostly cancelled before it is sent, as the request counts show). Hence the fewest is quoted. In code: zkcoord `recipes/queue.go` (`enqueue`, `await`, `remove`) and `recipes/lease.go` (`monitor`, `Release`); go-zookeeper v1.0.4 `lock.go` (`LockWithData`, `Unlock`).", u.block)
+	p("Measured on the wire (every client connection goes through a frame-counting dialer), %d operations of each kind, each alone (section 5's concurrent ones: %d per client, all clients at once, each client's counted on its own connection). A bracket is a burst of requests sent without waiting; each new bracket is one wait for the server, so the count of brackets is the number of sequential round trips, or more when a concurrent request straddles a reply: zkcoord's lease monitor reads its own node with a watch once the lock is held, off the critical path (with an empty critical section it is mostly cancelled before it is sent, as the request counts show). Hence the fewest is quoted. In code: zkcoord `recipes/queue.go` (`enqueue`, `await`, `remove`) and `recipes/lease.go` (`monitor`, `Release`); go-zookeeper v1.0.4 `lock.go` (`LockWithData`, `Unlock`); semaphore `semaphore/semaphore.go` (`acquireOnce`, `checkLimit`).", u.block, u.block)
 	p("")
 	p("| operation | requests | round trips, fewest | round trips, median | most frequent on the wire | share |")
 	p("|---|---|---|---|---|---|")
@@ -162,6 +176,9 @@ func (r report) markdown() string {
 	for _, k := range []string{"zkcoord", "zklock"} {
 		w := summarizeShapes(h.run(k, lo).shapes)
 		p("| handoff, %s, %d waiters (section 4) | %d | %d | %d | `%s` | %d/%d |", h.names[k], lo, w.medRequests, w.minWaits, w.medWaits, w.pattern, w.share, w.n)
+	}
+	if w := c.sem.wire; w.n > 0 {
+		p("| zkcoord semaphore Acquire(1)+Release, alone (section 6) | %d | %d | %d | `%s` | %d/%d |", w.medRequests, w.minWaits, w.medWaits, w.pattern, w.share, w.n)
 	}
 	p("")
 	p("The floor waits twice; at the same speed per round trip, floor + one read = %s, %s of the floor, is where a lock that waits three times starts.",
@@ -243,15 +260,79 @@ func (r report) markdown() string {
 		hi, lo, x(ratio(h.get("zklock", hi).p50, h.get("zklock", lo).p50)))
 	p("")
 
+	p(hReadLock)
+	p("")
+	p("Measured in the loop of sections 1–2, interleaved with them block by block, every client on the same server. \"%d concurrent\" is %d sessions, each its own client, all working at once: a block is %d operations per session, claimed from a shared count so that all %d stay busy to its end. The readers all read one lock, with no writer; the mutexes are one per session, so nobody ever waits for anybody and what is left is the load of %d clients.",
+		u.readers, u.readers, u.block, u.readers, u.readers)
+	p("")
+	p("| operation | clients | n | median | p99 | median ÷ mutex alone |")
+	p("|---|---|---|---|---|---|")
+	row5 := func(key string, clients int) {
+		for _, o := range u.ops {
+			if o.key == key {
+				name := o.name
+				if key == opZkcoord {
+					name += ", one client alone (section 2)"
+				}
+				p("| %s | %d | %d | %s | %s | %s |", name, clients, o.sum.n, ms(o.sum.p50), ms(o.sum.p99), x(ratio(o.sum.p50, ours.p50)))
+			}
+		}
+	}
+	row5(opZkcoord, 1)
+	row5(opRLock, 1)
+	row5(opMutexes, u.readers)
+	row5(opReaders, u.readers)
+	p("")
+	p("Readers ÷ mutexes under the same load, medians: %s (p99: %s). Readers ÷ mutex alone: %s. One reader alone ÷ mutex alone: %s.",
+		x(ratio(readers.p50, mutexes.p50)), x(ratio(readers.p99, mutexes.p99)), x(ratio(readers.p50, alone.p50)), x(ratio(rlock.p50, alone.p50)))
+	p("")
+
+	p(hSemaphore)
+	p("")
+	p("%d workers, each its own session, take and release one permit of a %d-permit semaphore with an empty critical section, %d acquisitions per run (%d × %d); acquisitions per second. Its runs take turns with those of section 3, the system that goes first rotating, after one unrecorded warm-up run each; the mutex's row repeats its section 3 figures. \"Most held at once\" counts, in process, contenders between their acquisition returning and their release being called, over every run (warm-up included): a window inside the server's, so a count over the limit would be a real excess.",
+		sm.workers, sm.permits, sm.total, sm.workers, r.cfg.semPerWorker)
+	p("")
+	p("| system | clients | acquisitions per run |%s median | most held at once |", strings.TrimPrefix(head, "| system |"))
+	p("|---|---|---|%s---|---|", strings.TrimPrefix(sep, "|---|"))
+	semRow := func(key string, clients, total int) {
+		line := fmt.Sprintf("| %s | %d | %d |", c.names[key], clients, total)
+		for _, v := range c.rates[key] {
+			line += fmt.Sprintf(" %.0f acq/s |", v)
+		}
+		p("%s %.0f acq/s | %d |", line, medianFloat(c.rates[key]), c.maxHeld[key])
+	}
+	semRow(sm.key, sm.workers, sm.total)
+	semRow("zkcoord", c.clients, c.total)
+	p("")
+	p("Semaphore ÷ mutex, medians: %s.", x(semRate/ourRate))
+	p("")
+	p("Saturation check (not a throughput figure): the same %d workers, each holding its permit %v, %d acquisitions in all. Most held at once: %d (limit %d: %s). Rate: %.0f acq/s, against %.0f acq/s if all %d permits were always held (%d ÷ %v).",
+		sm.workers, sm.hold, sm.holdTotal, sm.holdMax, sm.permits, limitVerdict(sm.holdMax, c.maxHeld[sm.key], sm.permits),
+		sm.holdRate, float64(sm.permits)/sm.hold.Seconds(), sm.permits, sm.permits, sm.hold)
+	p("")
+
 	p(hMethod)
 	p("")
-	p("- **Interleaving.** Sections 1 and 2 run as one loop: a block of %d of each operation in turn (the first operation of a round rotates), repeated %d times after one unrecorded warm-up round, so drift on the machine hits every operation alike. Contended runs alternate the system that goes first. Handoffs sweep the queue lengths in %d passes, every other one in reverse order, alternating the system that goes first; the passes' samples are merged.", u.block, u.rounds, r.cfg.passes)
+	p("- **Interleaving.** Sections 1, 2 and 5 run as one loop: a block of %d of each operation in turn (per client, for section 5's concurrent ones; the first operation of a round rotates), repeated %d times after one unrecorded warm-up round, so drift on the machine hits every operation alike. Contended runs (sections 3 and 6) rotate the system that goes first. Handoffs sweep the queue lengths in %d passes, every other one in reverse order, alternating the system that goes first; the passes' samples are merged.", u.block, u.rounds, r.cfg.passes)
 	p("- **Same path to the servers.** In sections 1–2 every client (the raw go-zookeeper connection used for the floor, the read and zk.Lock; the zkcoord session used for Epoch.Create+Delete and the mutex) is connected to the same follower, so every write takes the same hop to the leader. In sections 3–4 session i of each system is connected to server i mod %d, the same for both systems.", r.servers)
 	p("- **Lock directories** are created as persistent nodes beforehand, so that neither system pays for creating them inside a measurement and the server never reaps zkcoord's container directory between iterations.")
 	p("- **Handoff chain.** Each new holder records the time its Lock returned; a sample is that minus the time the previous holder called Unlock (one process, monotonic clock). The queue is held at one holder + N waiters at every handoff: the holder that released joins the tail again once the next holder has the lock (so its create and listing never overlap the handoff being timed), and each holder, before releasing, waits until the directory is full again and then %v more for the new tail to list the queue and set its watch. Per pass and queue length, %d handoffs are skipped, %d recorded, then the queue drains.", h.settle, r.cfg.warmHandoffs, r.cfg.handoffs)
 	p("- **zk.Lock and sessions.** zk.Lock does not need a connection per waiter: each zk.Lock value keeps its own node path, so many share one *zk.Conn. Both systems therefore queue all N waiters, 1000 included, over the same %d sessions; nothing is capped. (One connection per waiter would not fit anyway: ZooKeeper allows 60 connections per client address per server by default.)", h.sessions)
+	p("- **Concurrent clients (sections 5–6).** Section 5's %d sessions are opened for it, on the server of sections 1–2, each dialing through a frame counter of its own, so that one client's round trips are counted apart from the others' (in one more block of each, untimed). Section 6's %d sessions are opened for it, session i on server i mod %d, and closed before section 4.", u.readers, sm.workers, r.servers)
 	p("- **p99** is the nearest-rank 99th percentile; with n < 100 it is the maximum.")
 	return b.String()
+}
+
+// limitVerdict says whether the semaphore was ever seen over its limit, and
+// whether the saturation check filled it.
+func limitVerdict(saturated, empty int64, permits int) string {
+	switch {
+	case saturated > int64(permits) || empty > int64(permits):
+		return "EXCEEDED"
+	case saturated == int64(permits):
+		return "never exceeded, and reached"
+	}
+	return "never exceeded, never reached"
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)) }

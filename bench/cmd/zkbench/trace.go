@@ -71,14 +71,18 @@ type tracedConn struct {
 	out, in framer
 }
 
+// Write records the requests before they leave: once they are written, the
+// reply can be back, and the operation's window closed, before this
+// goroutine runs again, and a request recorded after its reply (or not at
+// all) would hide a round trip. A failed write ends the connection, so
+// frames counted but not sent do not matter.
 func (c *tracedConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
 	c.wmu.Lock()
-	c.out.feed(b[:n], func(h []byte) {
+	defer c.wmu.Unlock()
+	c.out.feed(b, func(h []byte) {
 		c.t.record(wireEvent{request: true, xid: int32(binary.BigEndian.Uint32(h[4:8])), op: int32(binary.BigEndian.Uint32(h[8:12]))})
 	})
-	c.wmu.Unlock()
-	return n, err
+	return c.Conn.Write(b)
 }
 
 func (c *tracedConn) Read(b []byte) (int, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/mutex"
+	"github.com/zkcoord/zkcoord/rwlock"
 )
 
 // Keys of the uncontended operations, in the report's order.
@@ -18,12 +19,16 @@ const (
 	opRead      = "read"
 	opZkcoord   = "zkcoord"
 	opZkLock    = "zklock"
+	opRLock     = "rlock"   // section 5: one reader alone
+	opReaders   = "readers" // section 5: cfg.readers readers of one lock at once
+	opMutexes   = "mutexes" // section 5: as many clients at once, a mutex each
 )
 
 type uncontendedResult struct {
 	server        string // the one server every client of this scenario uses
 	role          string // its mode: leader, follower, standalone, unknown
 	rounds, block int
+	readers       int // clients of the concurrent operations (section 5)
 	ops           []opResult
 }
 
@@ -47,11 +52,54 @@ type timedOp struct {
 	run       func(ctx context.Context) error
 }
 
+// blockOp is one kind of operation of the interleaved loop. timed does a
+// block of n operations and returns their latencies; traced does the same
+// untimed, each operation in a trace window of its own, and returns what
+// each did on the wire.
+type blockOp struct {
+	key, name string
+	timed     func(ctx context.Context, n int) ([]time.Duration, error)
+	traced    func(ctx context.Context, n int) ([]shape, error)
+}
+
+// sequential is a blockOp of one client doing op n times in a row, traced
+// by tr.
+func sequential(tr *tracer, op timedOp) blockOp {
+	return blockOp{key: op.key, name: op.name,
+		timed: func(ctx context.Context, n int) ([]time.Duration, error) {
+			d := make([]time.Duration, 0, n)
+			for range n {
+				t0 := time.Now()
+				if err := op.run(ctx); err != nil {
+					return nil, err
+				}
+				d = append(d, time.Since(t0))
+			}
+			return d, nil
+		},
+		traced: func(ctx context.Context, n int) ([]shape, error) {
+			ss := make([]shape, 0, n)
+			for range n {
+				done := tr.window()
+				err := op.run(ctx)
+				ev := done()
+				if err != nil {
+					return nil, err
+				}
+				ss = append(ss, shapeOf(ev))
+			}
+			return ss, nil
+		}}
+}
+
 // runUncontended measures one client doing each operation alone, in blocks
 // that take turns (block of floor, block of session, ..., repeat), so that
 // whatever the machine does meanwhile (other processes, JIT, GC, the
 // servers' log rolls) lands on every operation alike. A first round warms
-// up the JVMs and connections and is not recorded.
+// up the JVMs and connections and is not recorded. Section 5's operations
+// of several clients at once (readers of one rwlock, and as many mutexes,
+// one each) take their turns in the same loop, so that their ratios to the
+// mutex alone are as drift-proof as the others.
 func runUncontended(ctx context.Context, e *env, cfg config, server, role string) (uncontendedResult, error) {
 	res := uncontendedResult{server: server, role: role, rounds: cfg.rounds, block: cfg.block}
 	m, err := e.manager(ctx, server, "zkbench/uncontended")
@@ -142,21 +190,64 @@ func runUncontended(ctx context.Context, e *env, cfg config, server, role string
 		}},
 	}
 
-	samples := make([][]time.Duration, len(ops))
+	// Section 5: the same follower, one session per concurrent client,
+	// each traced by a tracer of its own.
+	group, err := openGroup(ctx, e, server, cfg.readers)
+	if err != nil {
+		return res, err
+	}
+	defer group.close()
+	res.readers = cfg.readers
+	for _, k := range []string{opRLock, opReaders} {
+		if err := ensurePath(c, dir(k)); err != nil {
+			return res, err
+		}
+	}
+	for i := range cfg.readers {
+		if err := ensurePath(c, fmt.Sprintf("%s/%d", dir(opMutexes), i)); err != nil {
+			return res, err
+		}
+	}
+	rw, err := rwlock.New(m, dir(opRLock))
+	if err != nil {
+		return res, err
+	}
+	ops = append(ops, timedOp{opRLock, "zkcoord rwlock RLock+RUnlock, one reader alone", func(ctx context.Context) error {
+		l, err := rw.RLock(ctx)
+		if err != nil {
+			return err
+		}
+		return l.RUnlock(ctx)
+	}})
+	var blocks []blockOp
+	for _, op := range ops {
+		blocks = append(blocks, sequential(e.trace, op))
+	}
+	readers, err := group.readers(dir(opReaders))
+	if err != nil {
+		return res, err
+	}
+	mutexes, err := group.mutexes(dir(opMutexes))
+	if err != nil {
+		return res, err
+	}
+	blocks = append(blocks,
+		group.concurrent(opReaders, fmt.Sprintf("zkcoord rwlock RLock+RUnlock, %d concurrent readers of one lock", cfg.readers), readers),
+		group.concurrent(opMutexes, fmt.Sprintf("zkcoord mutex Lock+Unlock, %d concurrent clients, a mutex each", cfg.readers), mutexes))
+
+	samples := make([][]time.Duration, len(blocks))
 	for round := -1; round < cfg.rounds; round++ {
 		warm := round < 0
-		for j := range ops {
+		for j := range blocks {
 			// Rotate which operation opens the round, so none always
 			// follows the same one.
-			i := (j + max(round, 0)) % len(ops)
-			for range cfg.block {
-				t0 := time.Now()
-				if err := ops[i].run(ctx); err != nil {
-					return res, fmt.Errorf("uncontended %s: %w", ops[i].key, err)
-				}
-				if !warm {
-					samples[i] = append(samples[i], time.Since(t0))
-				}
+			i := (j + max(round, 0)) % len(blocks)
+			d, err := blocks[i].timed(ctx, cfg.block)
+			if err != nil {
+				return res, fmt.Errorf("uncontended %s: %w", blocks[i].key, err)
+			}
+			if !warm {
+				samples[i] = append(samples[i], d...)
 			}
 		}
 		if !warm {
@@ -165,18 +256,12 @@ func runUncontended(ctx context.Context, e *env, cfg config, server, role string
 	}
 	// One more block of each, each operation in a trace window of its own:
 	// not timed, so recording costs the figures nothing.
-	for i, op := range ops {
-		var ss []shape
-		for range cfg.block {
-			done := e.trace.window()
-			err := op.run(ctx)
-			ev := done()
-			if err != nil {
-				return res, fmt.Errorf("uncontended %s: %w", op.key, err)
-			}
-			ss = append(ss, shapeOf(ev))
+	for i, b := range blocks {
+		ss, err := b.traced(ctx, cfg.block)
+		if err != nil {
+			return res, fmt.Errorf("uncontended %s: %w", b.key, err)
 		}
-		res.ops = append(res.ops, opResult{key: op.key, name: op.name, sum: summarize(samples[i]), wire: summarizeShapes(ss)})
+		res.ops = append(res.ops, opResult{key: b.key, name: b.name, sum: summarize(samples[i]), wire: summarizeShapes(ss)})
 	}
 	return res, nil
 }
