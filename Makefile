@@ -3,14 +3,19 @@ GO        ?= go
 PKGS      := ./...
 ENSEMBLE_DIR ?= $(CURDIR)/.ensemble
 
-.PHONY: all test demo lint vet fmt install-zookeeper ensemble-up ensemble-down bench fuzz
+.PHONY: all test demo lint vet fmt install-zookeeper install-peers ensemble-up ensemble-down bench fuzz
 
 all: lint test
 
 install-zookeeper:
 	@bash scripts/install-zookeeper
 
-test: install-zookeeper lint
+# Curator (Java), kazoo (Python) and a JDK, for the interop tests. After
+# install-zookeeper, so that make -j never runs two apt-gets at once.
+install-peers: install-zookeeper
+	@bash scripts/install-peers
+
+test: install-zookeeper install-peers lint
 	$(GO) test -count=1 -race -timeout 18m $(PKGS)
 
 demo: install-zookeeper

@@ -1,23 +1,17 @@
-// Command zkcoord runs the demo and manages a local development ensemble.
+// Command zkcoord inspects zkcoord, Curator and kazoo locks, semaphores and
+// elections, runs the demo, and manages a local development ensemble.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
-
-	"github.com/spf13/cobra"
+	"os/signal"
+	"syscall"
 )
 
 func main() {
-	root := &cobra.Command{
-		Use:           "zkcoord",
-		Short:         "ZooKeeper coordination recipes: demo and local ensemble",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
-	root.AddCommand(demoCmd(), ensembleCmd())
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "zkcoord:", err)
-		os.Exit(1)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
 }
