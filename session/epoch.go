@@ -267,7 +267,8 @@ func (e *Epoch) authenticate() error {
 // goroutines and every request goroutine have returned.
 func (e *Epoch) shutdown() {
 	e.wire.closing.Store(true)
-	e.conn.Close()
+	e.conn.Close() // asks the server to end the session, waiting a second at most
+	e.wire.closeAll()
 	for range e.events {
 	}
 	e.requests.Wait()

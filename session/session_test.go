@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -350,5 +351,45 @@ func TestChrootSeparatesApplications(t *testing.T) {
 	}
 	if err := e1.Delete(ctx, "/lock", -1); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A server that accepts the connection and never answers the handshake
+// (a hung process, a half-open proxy) must not hold New or Close for the
+// client's own handshake timeout, ten receive timeouts: over a minute here.
+func TestNewAndCloseDoNotWaitOnASilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // read nothing, answer nothing
+		}
+	}()
+	defer func() {
+		ln.Close()
+		<-accepted
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	m, err := session.New(ctx, session.Config{Servers: []string{ln.Addr().String()}, SessionTimeout: 10 * time.Second, Logger: testutil.Logger()})
+	if m != nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("New = %v, %v; want context.DeadlineExceeded", m, err)
+	}
+	// Close sends the server a close request and waits a second for it.
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("New returned %v after it was called, against a 500ms deadline", waited)
 	}
 }

@@ -29,6 +29,8 @@ type wire struct {
 	sessionID atomic.Int64 // the session this wire credits; 0 until the first
 	watches   watchTable   // the client's watches, as seen on the wire
 	closing   atomic.Bool  // refuse new dials: the client is being shut down
+	connsMu   sync.Mutex
+	conns     map[*trackedConn]struct{} // open connections, for closeAll
 	dial      func(network, address string, timeout time.Duration) (net.Conn, error)
 
 	// Requests waiting to learn that their frame has been written, so that a
@@ -108,7 +110,33 @@ func (w *wire) dialer(network, address string, timeout time.Duration) (net.Conn,
 	if err != nil {
 		return nil, err
 	}
-	return newTrackedConn(c, w), nil
+	tc := newTrackedConn(c, w)
+	w.connsMu.Lock()
+	defer w.connsMu.Unlock()
+	if w.closing.Load() { // closeAll ran while we dialed
+		c.Close()
+		return nil, errDialClosing
+	}
+	if w.conns == nil {
+		w.conns = make(map[*trackedConn]struct{})
+	}
+	w.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// closeAll refuses new dials and closes every open connection. go-zookeeper
+// gives up on a server that accepted a connection but never answers its
+// handshake only after ten receive timeouts (over a minute at a 10 s
+// session timeout), and its Close does not interrupt that wait: this does.
+func (w *wire) closeAll() {
+	w.connsMu.Lock()
+	w.closing.Store(true)
+	conns := w.conns
+	w.conns = nil
+	w.connsMu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
 }
 
 func newTrackedConn(c net.Conn, w *wire) *trackedConn {
@@ -308,6 +336,9 @@ func (c *trackedConn) awaitSetWatches() {
 
 func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
+	c.w.connsMu.Lock()
+	delete(c.w.conns, c)
+	c.w.connsMu.Unlock()
 	return c.Conn.Close()
 }
 
