@@ -1,0 +1,43 @@
+package election
+
+import (
+	"context"
+	"errors"
+
+	"github.com/zkcoord/zkcoord/recipes"
+	"github.com/zkcoord/zkcoord/session"
+)
+
+// Participant is one candidate as observers see it, whoever wrote it:
+// zkcoord or Curator's LeaderLatch.
+//
+// Name, Identity, Since (when the candidate joined, server clock), Zxid
+// (its node's czxid) and Session come from recipes.Participant. Zxid
+// orders leaders: each leader's is strictly greater than its
+// predecessors'. It is not the leader's fencing Token, which the leader
+// alone learns when it is elected.
+type Participant struct {
+	recipes.Participant
+	// Value is what the candidate proclaimed while leading, nil if nothing.
+	Value []byte
+}
+
+// Participants lists the candidates in order, the leader first, including
+// Curator's. Like Leader, it is no older than anything another client has
+// seen complete.
+func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
+	ps, err := e.q.Participants(ctx)
+	for err != nil && ctx.Err() == nil && (errors.Is(err, session.ErrConnectionLoss) || errors.Is(err, recipes.ErrLost)) {
+		ps, err = e.q.Participants(ctx) // the next read waits for the connection, or the session
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Participant, len(ps))
+	for i, p := range ps {
+		var value []byte
+		p.Identity, value = decode([]byte(p.Identity))
+		out[i] = Participant{Participant: p, Value: value}
+	}
+	return out, nil
+}

@@ -1,0 +1,123 @@
+package election
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/zkcoord/zkcoord/recipes"
+	"github.com/zkcoord/zkcoord/session"
+)
+
+// watches are the watches an observer has pending in one session; a nil
+// channel is a watch not (or no longer) set. A watch that has not fired
+// still covers what it watches, so it is kept rather than set again: every
+// new watch on a path adds a channel to the client's list for that path,
+// which only empties when the watch fires, and a long term with a busy
+// queue would otherwise pile them up.
+type watches struct {
+	dir    <-chan zk.Event // on the directory, or the ancestor standing in for it
+	leader <-chan zk.Event // on the node named node
+	node   string
+}
+
+// look reads the leader, after a sync so that the read is no older than
+// what any other client has seen. With w, it also makes sure watches are
+// set (recording new ones in w): on the election's directory (or, while that
+// is absent, on the nearest ancestor that exists, which sees the path grow
+// back) and on the leader's node, whose data changes when it proclaims.
+func (e *Election) look(ctx context.Context, ep *session.Epoch, w *watches) (*Participant, error) {
+	dir := e.q.Dir()
+	for {
+		if err := ep.Sync(ctx, dir); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return nil, err
+		}
+		setDir := w != nil && w.dir == nil
+		children, dw, err := listDir(ctx, ep, dir, setDir)
+		if err != nil {
+			return nil, err
+		}
+		if setDir {
+			w.dir = dw
+		}
+		queue := recipes.SortContenders(children, recipes.LatchMarkers()...)
+		if len(queue) == 0 {
+			return nil, nil
+		}
+		first := queue[0]
+		var (
+			data []byte
+			stat *zk.Stat
+			lw   <-chan zk.Event
+		)
+		setLeader := w != nil && (w.leader == nil || w.node != first.Name)
+		if setLeader {
+			data, stat, lw, err = ep.GetW(ctx, recipes.Join(dir, first.Name))
+		} else {
+			data, stat, err = ep.Get(ctx, recipes.Join(dir, first.Name))
+		}
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // the leader left while we looked: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		if setLeader {
+			w.leader, w.node = lw, first.Name
+		}
+		return participant(first, data, stat), nil
+	}
+}
+
+func participant(c recipes.Contender, data []byte, stat *zk.Stat) *Participant {
+	id, value := decode(data)
+	return &Participant{
+		Participant: recipes.Participant{
+			Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: id,
+			Since: time.UnixMilli(stat.Ctime), Zxid: stat.Czxid, Session: stat.EphemeralOwner,
+		},
+		Value: value,
+	}
+}
+
+// listDir lists dir, an absent dir being empty. With watch, it also leaves
+// a children watch: on dir, or, when dir is absent, on its nearest existing
+// ancestor, whose children change when the path to dir is created. An
+// exists watch would do, but the session offers none, and a data watch
+// cannot be set on a node that does not exist.
+func listDir(ctx context.Context, ep *session.Epoch, dir string, watch bool) ([]string, <-chan zk.Event, error) {
+	if !watch {
+		children, _, err := ep.Children(ctx, dir)
+		if errors.Is(err, zk.ErrNoNode) {
+			return nil, nil, nil
+		}
+		return children, nil, err
+	}
+	for p := dir; ; {
+		children, _, w, err := ep.ChildrenW(ctx, p)
+		switch {
+		case err == nil && p == dir:
+			return children, w, nil
+		case err == nil:
+			if slices.Contains(children, stepToward(p, dir)) {
+				p = dir // the path grew back while we climbed: start over
+				continue
+			}
+			return nil, w, nil
+		case errors.Is(err, zk.ErrNoNode) && p != "/":
+			p = recipes.Parent(p)
+		default:
+			return nil, nil, err
+		}
+	}
+}
+
+// stepToward is the child of ancestor on the way down to p.
+func stepToward(ancestor, p string) string {
+	rest := strings.TrimPrefix(p, strings.TrimSuffix(ancestor, "/")+"/")
+	name, _, _ := strings.Cut(rest, "/")
+	return name
+}
