@@ -2,44 +2,39 @@ package election
 
 import (
 	"bytes"
-	"fmt"
-	"strings"
 
 	"github.com/zkcoord/zkcoord/recipes"
 )
 
-// sep ends the identity in a node that carries a proclaimed value. A NUL
-// cannot occur in an identity (New refuses one) and almost never does in
-// the ids Curator peers choose, so a node without one is read exactly as
-// Curator's LeaderLatch reads it: all identity.
+// A proclaimed value lives in the election directory's own data, tagged
+// with the name of the leader's node: "<node>\x00<value>". Not in the
+// leader's node: Curator's LeaderLatch watches its predecessor's node with
+// a one-shot data watch and sets it again only on deletion, so a data
+// change there would leave a Curator successor deaf to the leader leaving.
+// Candidates' nodes keep exactly what Curator writes, the identity alone.
+// A value is read as the leader's only if the tag names the leader's node,
+// so a former leader's stale value is never attributed to its successor.
 const sep = 0
 
-// encode is the data of a candidate's node. An empty value leaves the
-// identity alone, as a Curator peer would write it.
-func encode(identity string, value []byte) []byte {
-	if len(value) == 0 {
-		return []byte(identity)
-	}
-	data := make([]byte, 0, len(identity)+1+len(value))
-	data = append(data, identity...)
+// encode is the directory's data when the leader at node proclaims value.
+func encode(node string, value []byte) []byte {
+	data := make([]byte, 0, len(node)+1+len(value))
+	data = append(data, node...)
 	data = append(data, sep)
 	return append(data, value...)
 }
 
-// decode splits a node's data into identity and value; value is nil when
-// none was proclaimed.
-func decode(data []byte) (identity string, value []byte) {
-	id, v, ok := bytes.Cut(data, []byte{sep})
-	if !ok || len(v) == 0 {
-		return string(id), nil
+// valueOf is the value the directory's data holds for the leader at node,
+// nil when that leader proclaimed nothing (or an empty value).
+func valueOf(dirData []byte, node string) []byte {
+	tag, v, ok := bytes.Cut(dirData, []byte{sep})
+	if !ok || string(tag) != node || len(v) == 0 {
+		return nil
 	}
-	return string(id), bytes.Clone(v)
+	return bytes.Clone(v)
 }
 
-// validIdentity refuses identities that would not read back as written.
+// validIdentity refuses identities a node cannot carry.
 func validIdentity(id string) error {
-	if i := strings.IndexByte(id, sep); i >= 0 {
-		return fmt.Errorf("%w: identity has a NUL byte at %d; it separates the identity from a proclaimed value", recipes.ErrInvalidArgument, i)
-	}
 	return recipes.ValidateData([]byte(id))
 }

@@ -9,48 +9,49 @@ import (
 	"github.com/zkcoord/zkcoord/recipes"
 )
 
-func TestNodeData(t *testing.T) {
+func TestProclaimedValue(t *testing.T) {
+	const leader = "_c_1b4e28ba-2fa1-11d2-883f-0016d3cca427-latch-0000000003"
 	for _, c := range []struct {
-		id    string
 		value []byte
 		data  string
 	}{
-		{"svc-a", nil, "svc-a"},
-		{"svc-a", []byte{}, "svc-a"},
-		{"svc-a", []byte("10.0.0.1:80"), "svc-a\x0010.0.0.1:80"},
-		{"", []byte("v"), "\x00v"},
-		{"svc-a", []byte("a\x00b"), "svc-a\x00a\x00b"}, // a value may hold NULs
+		{[]byte("10.0.0.1:80"), leader + "\x0010.0.0.1:80"},
+		{[]byte("a\x00b"), leader + "\x00a\x00b"}, // a value may hold NULs
+		{nil, leader + "\x00"},
 	} {
-		if got := string(encode(c.id, c.value)); got != c.data {
-			t.Errorf("encode(%q, %q) = %q, want %q", c.id, c.value, got, c.data)
+		data := encode(leader, c.value)
+		if string(data) != c.data {
+			t.Errorf("encode(%q) = %q, want %q", c.value, data, c.data)
 		}
-		id, v := decode([]byte(c.data))
-		if id != c.id || !bytes.Equal(v, c.value) || (len(c.value) == 0) != (v == nil) {
-			t.Errorf("decode(%q) = %q, %q", c.data, id, v)
+		v := valueOf(data, leader)
+		if !bytes.Equal(v, c.value) || (len(c.value) == 0) != (v == nil) {
+			t.Errorf("valueOf(%q) = %q", data, v)
+		}
+		// Another leader's value is never this one's.
+		if v := valueOf(data, "_c_x-latch-0000000004"); v != nil {
+			t.Errorf("value %q credited to another leader", v)
 		}
 	}
-	// Written by a peer: an id with a trailing NUL has no value.
-	if id, v := decode([]byte("java-1\x00")); id != "java-1" || v != nil {
-		t.Errorf("trailing NUL: %q %q", id, v)
-	}
-	if err := validIdentity("a\x00b"); !errors.Is(err, recipes.ErrInvalidArgument) {
-		t.Errorf("identity with NUL: %v", err)
+	for _, data := range []string{"", "no separator", "\x00v"} {
+		if v := valueOf([]byte(data), leader); v != nil {
+			t.Errorf("valueOf(%q) = %q, want none", data, v)
+		}
 	}
 	if err := validIdentity(strings.Repeat("x", recipes.MaxDataLen+1)); !errors.Is(err, recipes.ErrInvalidArgument) {
 		t.Errorf("oversized identity: %v", err)
 	}
 }
 
-func FuzzNodeData(f *testing.F) {
-	f.Add("svc", []byte("addr"))
-	f.Add("", []byte{})
-	f.Fuzz(func(t *testing.T, id string, value []byte) {
-		if validIdentity(id) != nil {
-			return
+func FuzzProclaimedValue(f *testing.F) {
+	f.Add("_c_a-latch-0000000001", []byte("addr"))
+	f.Add("n", []byte{})
+	f.Fuzz(func(t *testing.T, node string, value []byte) {
+		if strings.IndexByte(node, sep) >= 0 {
+			return // node names never hold a NUL
 		}
-		gotID, gotValue := decode(encode(id, value))
-		if gotID != id || !bytes.Equal(gotValue, value) {
-			t.Fatalf("round trip of %q, %q gave %q, %q", id, value, gotID, gotValue)
+		got := valueOf(encode(node, value), node)
+		if !bytes.Equal(got, value) {
+			t.Fatalf("round trip of %q for %q gave %q", value, node, got)
 		}
 	})
 }

@@ -25,14 +25,12 @@
 //
 // Curator's LeaderLatch writes the participant id as the node's bytes and
 // hands them back to applications as the id (getLeader, getParticipants).
-// A zkcoord candidate writes its identity the same way, so until it
-// proclaims, its node cannot be told from a Curator candidate's. A
-// proclaimed value follows the identity after a NUL byte
-// ("scheduler-7\x00http://10.0.0.7:8080"); proclaiming an empty value
-// restores the plain identity. Identities therefore must not contain NUL.
-// The election itself never reads the data (order alone decides), so mixed
-// Go and Java candidates elect correctly whatever they store; a Java
-// application that shows or compares a proclaiming Go leader's id should
-// cut it at the NUL. A Curator candidate's node, having no NUL, reads here
-// as an identity with no value.
+// A zkcoord candidate writes its identity the same way, and nothing else
+// ever, so its node cannot be told from a Curator candidate's. A proclaimed
+// value goes into the election directory's own data instead, tagged with
+// the leader's node name ("<node>\x00<value>"); observers credit it to the
+// leader only while that node leads. Writing it into the leader's node
+// would break Curator successors: LeaderLatch watches its predecessor with
+// a one-shot data watch and renews it only when the node is deleted, so a
+// data change would leave it deaf to the leader leaving.
 package election

@@ -51,17 +51,21 @@ func TestCampaignProclaimResign(t *testing.T) {
 	if err != nil || len(ps) != 2 || ps[0].Identity != "svc-a" || string(ps[0].Value) != "10.0.0.1:8080" || ps[1].Identity != "svc-b" || ps[1].Value != nil {
 		t.Fatalf("participants: %+v %v", ps, err)
 	}
-	// What a Curator peer reads: the identity, then the value after a NUL.
+	// The leader's node keeps Curator's plain id, so the candidate watching
+	// it is never woken by a Proclaim; the value is in the directory.
 	ep, _ := ma.Epoch(ctx)
-	if data, _, err := ep.Get(ctx, la.Path()); err != nil || string(data) != "svc-a\x0010.0.0.1:8080" {
-		t.Fatalf("node data %q %v", data, err)
+	if data, _, err := ep.Get(ctx, la.Path()); err != nil || string(data) != "svc-a" {
+		t.Fatalf("leader node data %q %v", data, err)
 	}
-	// An empty value withdraws it: the node is back to Curator's plain id.
+	if data, _, err := ep.Get(ctx, dir); err != nil || string(data) != recipes.Base(la.Path())+"\x0010.0.0.1:8080" {
+		t.Fatalf("directory data %q %v", data, err)
+	}
+	// An empty value withdraws it.
 	if err := la.Proclaim(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	if data, _, err := ep.Get(ctx, la.Path()); err != nil || string(data) != "svc-a" {
-		t.Fatalf("node data after withdrawal %q %v", data, err)
+	if p, err := watcher.Leader(ctx); err != nil || p.Value != nil {
+		t.Fatalf("after withdrawal: %+v %v", p, err)
 	}
 	if la.Err() != nil {
 		t.Fatalf("Proclaim ended the term: %v", la.Err())

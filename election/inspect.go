@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/session"
 )
@@ -35,9 +36,20 @@ func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
 	}
 	out := make([]Participant, len(ps))
 	for i, p := range ps {
-		var value []byte
-		p.Identity, value = decode([]byte(p.Identity))
-		out[i] = Participant{Participant: p, Value: value}
+		out[i] = Participant{Participant: p}
 	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	// Only the leader's value is kept, as Leader reports it.
+	ep, err := e.q.Manager().Epoch(ctx)
+	if err != nil {
+		return nil, sessionError(err)
+	}
+	dirData, _, err := ep.Get(ctx, e.q.Dir())
+	if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		return nil, sessionError(err)
+	}
+	out[0].Value = valueOf(dirData, out[0].Name)
 	return out, nil
 }

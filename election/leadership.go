@@ -51,17 +51,17 @@ func (l *Leadership) Resign(ctx context.Context) error { return l.lease.Release(
 // package documentation for the format. Identity and value together must
 // fit in recipes.MaxDataLen.
 func (l *Leadership) Proclaim(ctx context.Context, value []byte) error {
-	data := encode(l.identity, value)
+	data := encode(recipes.Base(l.Path()), value)
 	if err := recipes.ValidateData(data); err != nil {
 		return err
 	}
-	_, err := l.lease.Guard(ctx, &zk.SetDataRequest{Path: l.Path(), Data: data, Version: -1})
+	_, err := l.lease.Guard(ctx, &zk.SetDataRequest{Path: recipes.Parent(l.Path()), Data: data, Version: -1})
 	return err
 }
 
 // Guard applies ops to ZooKeeper in one transaction that also checks this
-// term still lasts; see recipes.Lease.Guard. The leader's own node is
-// Proclaim's to write: other data would be read as its identity.
+// term still lasts; see recipes.Lease.Guard. The election directory's data
+// is Proclaim's to write.
 func (l *Leadership) Guard(ctx context.Context, ops ...any) ([]zk.MultiResponse, error) {
 	return l.lease.Guard(ctx, ops...)
 }

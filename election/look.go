@@ -19,16 +19,16 @@ import (
 // which only empties when the watch fires, and a long term with a busy
 // queue would otherwise pile them up.
 type watches struct {
-	dir    <-chan zk.Event // on the directory, or the ancestor standing in for it
-	leader <-chan zk.Event // on the node named node
-	node   string
+	dir   <-chan zk.Event // on the directory's children, or the ancestor standing in for it
+	value <-chan zk.Event // on the directory's data, where the leader proclaims
 }
 
 // look reads the leader, after a sync so that the read is no older than
 // what any other client has seen. With w, it also makes sure watches are
 // set (recording new ones in w): on the election's directory (or, while that
 // is absent, on the nearest ancestor that exists, which sees the path grow
-// back) and on the leader's node, whose data changes when it proclaims.
+// back), and on the directory's data, which changes when the leader
+// proclaims (see data.go).
 func (e *Election) look(ctx context.Context, ep *session.Epoch, w *watches) (*Participant, error) {
 	dir := e.q.Dir()
 	for {
@@ -48,38 +48,40 @@ func (e *Election) look(ctx context.Context, ep *session.Epoch, w *watches) (*Pa
 			return nil, nil
 		}
 		first := queue[0]
-		var (
-			data []byte
-			stat *zk.Stat
-			lw   <-chan zk.Event
-		)
-		setLeader := w != nil && (w.leader == nil || w.node != first.Name)
-		if setLeader {
-			data, stat, lw, err = ep.GetW(ctx, recipes.Join(dir, first.Name))
-		} else {
-			data, stat, err = ep.Get(ctx, recipes.Join(dir, first.Name))
-		}
+		data, stat, err := ep.Get(ctx, recipes.Join(dir, first.Name))
 		if errors.Is(err, zk.ErrNoNode) {
 			continue // the leader left while we looked: look again
 		}
 		if err != nil {
 			return nil, err
 		}
-		if setLeader {
-			w.leader, w.node = lw, first.Name
+		var dirData []byte
+		if w != nil && w.value == nil {
+			var vw <-chan zk.Event
+			dirData, _, vw, err = ep.GetW(ctx, dir)
+			if err == nil {
+				w.value = vw
+			}
+		} else {
+			dirData, _, err = ep.Get(ctx, dir)
 		}
-		return participant(first, data, stat), nil
+		if errors.Is(err, zk.ErrNoNode) {
+			continue // emptied and reaped while we looked
+		}
+		if err != nil {
+			return nil, err
+		}
+		return participant(first, data, stat, dirData), nil
 	}
 }
 
-func participant(c recipes.Contender, data []byte, stat *zk.Stat) *Participant {
-	id, value := decode(data)
+func participant(c recipes.Contender, data []byte, stat *zk.Stat, dirData []byte) *Participant {
 	return &Participant{
 		Participant: recipes.Participant{
-			Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: id,
+			Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: string(data),
 			Since: time.UnixMilli(stat.Ctime), Zxid: stat.Czxid, Session: stat.EphemeralOwner,
 		},
-		Value: value,
+		Value: valueOf(dirData, c.Name),
 	}
 }
 

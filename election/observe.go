@@ -87,8 +87,8 @@ func (e *Election) observe(ctx context.Context, out chan *Participant) {
 		select {
 		case <-w.dir:
 			w.dir = nil
-		case <-w.leader:
-			w.leader = nil
+		case <-w.value:
+			w.value = nil
 		case <-resumed:
 			// The client re-sends watches after a reconnect but only logs a
 			// failure to: set them all again. Taken before that, so that a

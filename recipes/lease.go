@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -30,7 +31,9 @@ type Lease struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	once   sync.Once
-	err    error // written once, before cancel
+	// unhook detaches the lease from its epoch's end, which otherwise
+	// ends the lease synchronously (session.Epoch.OnEnd).
+	unhook atomic.Pointer[func() bool]
 
 	mu       sync.Mutex
 	released bool
@@ -40,6 +43,10 @@ type Lease struct {
 func newLease(n *node, token int64, queue int) *Lease {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	l := &Lease{n: n, token: token, queue: queue, acquiredAt: time.Now(), ctx: ctx, cancel: cancel, watching: make(chan struct{})}
+	// The epoch's end is the one loss that must be signalled before anyone
+	// else can acquire: the server deletes our node right after it.
+	unhook := n.ep.OnEnd(func(err error) { l.lose(err) })
+	l.unhook.Store(&unhook)
 	go l.monitor()
 	return l
 }
@@ -67,18 +74,18 @@ func (l *Lease) Context() context.Context { return l.ctx }
 
 // Err is nil while held, ErrReleased after Release, or a *LostError.
 func (l *Lease) Err() error {
-	select {
-	case <-l.ctx.Done():
-		return l.err
-	default:
+	if l.ctx.Err() == nil {
 		return nil
 	}
+	return context.Cause(l.ctx) // what finish cancelled it with
 }
 
 func (l *Lease) finish(err error) {
 	l.once.Do(func() {
-		l.err = err
 		l.cancel(err)
+		if unhook := l.unhook.Load(); unhook != nil {
+			(*unhook)()
+		}
 		e := Event{What: Lost, Marker: l.n.marker, Held: time.Since(l.acquiredAt), Err: err}
 		if err == ErrReleased {
 			e.What, e.Err = Released, nil

@@ -11,31 +11,22 @@ import (
 	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/rwlock"
 	"github.com/zkcoord/zkcoord/session"
-	"github.com/zkcoord/zkcoord/zktest"
 )
 
-// A session timeout the tests' healthy clients never come near, and a
-// short one for clients a test cuts off on purpose.
+// The helpers every recipe's tests share.
 const (
-	healthy = 8 * time.Second
-	short   = time.Second
+	healthy = testutil.Healthy
+	short   = testutil.Short
 )
 
-func dirFor(t *testing.T) string {
-	return "/zkcoord-test/rwlock/" + strings.NewReplacer("/", "-", " ", "_").Replace(t.Name())
-}
+var (
+	manager    = testutil.Manager
+	within     = testutil.Within
+	eventually = testutil.Eventually
+	clean      = testutil.Clean
+)
 
-func manager(t *testing.T, servers []string, timeout time.Duration) *session.Manager {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	m, err := session.New(ctx, session.Config{Servers: servers, SessionTimeout: timeout, Logger: testutil.Logger(), Identity: t.Name()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	return m
-}
+func dirFor(t *testing.T) string { return testutil.Dir(t, "rwlock") }
 
 func newRW(t *testing.T, m *session.Manager, dir string, opts ...rwlock.Option) *rwlock.RWLock {
 	t.Helper()
@@ -44,37 +35,6 @@ func newRW(t *testing.T, m *session.Manager, dir string, opts ...rwlock.Option) 
 		t.Fatal(err)
 	}
 	return rw
-}
-
-// clean checks, while the sessions are still open, that nothing of ours
-// is left on the servers: no node under dir, no watch by these sessions.
-func clean(t *testing.T, c *zktest.Cluster, dir string, ms ...*session.Manager) {
-	t.Helper()
-	var ids []int64
-	for _, m := range ms {
-		if ep := m.Current(); ep != nil && ep.Alive() {
-			ids = append(ids, ep.SessionID())
-		}
-	}
-	c.CheckClean(t, dir, ids...)
-}
-
-func within(t *testing.T, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	t.Cleanup(cancel)
-	return ctx
-}
-
-// eventually polls cond until it holds or d passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // queued waits until the lock's queue has the given numbers of holders and

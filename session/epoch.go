@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -25,6 +26,11 @@ type Epoch struct {
 
 	sessionID   int64         // set before established closes
 	established chan struct{} // granted, authenticated, usable
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	endMu       sync.Mutex
+	onEnd       map[uint64]func(error) // nil once ended
+	nextOnEnd   uint64
 	done        chan struct{}
 	doneOnce    sync.Once
 	err         error // why done closed; written before done closes
@@ -37,7 +43,11 @@ type Epoch struct {
 }
 
 func newEpoch(m *Manager, id uint64) *Epoch {
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &Epoch{
+		ctx:         ctx,
+		cancel:      cancel,
+		onEnd:       make(map[uint64]func(error)),
 		m:           m,
 		id:          id,
 		wire:        newWire(m.cfg.Dialer),
@@ -84,6 +94,42 @@ func (e *Epoch) SessionID() int64 { return e.sessionID }
 
 // Done closes when the epoch ends: expiry, Close, or the safe deadline.
 func (e *Epoch) Done() <-chan struct{} { return e.done }
+
+// Context is cancelled, with the epoch's Err as its cause, in the same call
+// that closes Done: before the epoch's connection is closed, so before the
+// server can delete the epoch's ephemeral nodes on its account. A context
+// derived from it therefore ends before anyone else can take what the
+// epoch held, without waiting for a goroutine to notice.
+func (e *Epoch) Context() context.Context { return e.ctx }
+
+// OnEnd arranges for f to run with the epoch's Err when the epoch ends, in
+// the call that ends it, before Done closes and before the epoch's
+// connection is closed: so before the server can delete the epoch's
+// ephemeral nodes on its account. A lock's loss signal hangs on it, to fire
+// before anyone else can take the lock without waiting for a goroutine to
+// be scheduled. f must not block. If the epoch has already ended, f runs
+// at once. stop cancels the arrangement and reports whether it did so
+// before f ran.
+func (e *Epoch) OnEnd(f func(error)) (stop func() bool) {
+	e.endMu.Lock()
+	if e.onEnd == nil {
+		err := e.err // written before end took the map
+		e.endMu.Unlock()
+		f(err)
+		return func() bool { return false }
+	}
+	id := e.nextOnEnd
+	e.nextOnEnd++
+	e.onEnd[id] = f
+	e.endMu.Unlock()
+	return func() bool {
+		e.endMu.Lock()
+		defer e.endMu.Unlock()
+		_, ok := e.onEnd[id]
+		delete(e.onEnd, id)
+		return ok
+	}
+}
 
 // Err is nil while the epoch lives, then ErrExpired, ErrSafeDeadline or ErrClosed.
 func (e *Epoch) Err() error {
@@ -142,6 +188,14 @@ func (e *Epoch) Check() error {
 func (e *Epoch) end(err error) {
 	e.doneOnce.Do(func() {
 		e.err = err
+		e.cancel(err)
+		e.endMu.Lock()
+		fs := e.onEnd
+		e.onEnd = nil
+		e.endMu.Unlock()
+		for _, f := range fs {
+			f(err)
+		}
 		close(e.done)
 	})
 }

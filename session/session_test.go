@@ -393,3 +393,45 @@ func TestNewAndCloseDoNotWaitOnASilentServer(t *testing.T) {
 		t.Fatalf("New returned %v after it was called, against a 500ms deadline", waited)
 	}
 }
+
+// OnEnd's functions run in the call that ends the epoch, before Done
+// closes, with its cause; once it has ended, at once.
+func TestOnEndRunsBeforeDone(t *testing.T) {
+	c := zktest.Shared(t)
+	m := connect(t, c.Servers(), 4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ep, err := m.Epoch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	sawDone := make(chan bool, 1)
+	ep.OnEnd(func(err error) {
+		select {
+		case <-ep.Done():
+			sawDone <- true
+		default:
+			sawDone <- false
+		}
+		ran <- err
+	})
+	stopped := ep.OnEnd(func(error) { t.Error("a stopped OnEnd ran") })
+	if !stopped() || stopped() {
+		t.Fatal("stop reports whether it stopped the function")
+	}
+	m.Close()
+	if err := <-ran; !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("OnEnd cause %v, want ErrClosed", err)
+	}
+	if <-sawDone {
+		t.Fatal("OnEnd ran after Done closed")
+	}
+	late := make(chan error, 1)
+	if ep.OnEnd(func(err error) { late <- err })() {
+		t.Fatal("stop after the end claims to have stopped it")
+	}
+	if err := <-late; !errors.Is(err, session.ErrClosed) {
+		t.Fatalf("late OnEnd cause %v", err)
+	}
+}
