@@ -322,3 +322,44 @@ func TestBadInput(t *testing.T) {
 	}
 	c.CheckClean(t, dir, m.Current().SessionID())
 }
+
+// Status reports the stored limit, and after the limit is lowered under
+// holders, the holders above it apart from those within it.
+func TestStatusAcrossALoweredLimit(t *testing.T) {
+	c := zktest.Shared(t)
+	dir := dirFor(t)
+	ctx := within(t, time.Minute)
+	m := manager(t, c.Servers(), healthy)
+	three := newSemaphore(t, m, dir, 3, semaphore.WithIdentity("three"))
+	l, err := three.Acquire(ctx, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := three.Status(ctx)
+	if err != nil || st.Limit != 3 || len(st.Holders) != 3 || len(st.OverLimit) != 0 {
+		t.Fatalf("status with 3 of 3 held: %+v %v", st, err)
+	}
+	one := newSemaphore(t, manager(t, c.Servers(), healthy), dir, 1, semaphore.WithLimitChange(), semaphore.WithIdentity("one"))
+	got := make(chan error, 1)
+	go func() {
+		l1, err := one.Acquire(ctx, 1) // lowers the limit, then waits for all three to go
+		if err == nil {
+			err = l1.Release(ctx)
+		}
+		got <- err
+	}()
+	eventually(t, 10*time.Second, "the lowered limit and the waiting lease", func() bool {
+		st, err = three.Status(ctx)
+		return err == nil && st.Limit == 1 && len(st.OverLimit) == 3
+	})
+	if len(st.Holders) != 1 || st.Holders[0].Identity != "three" || st.OverLimit[2].Identity != "one" {
+		t.Fatalf("status after lowering the limit: %+v", st)
+	}
+	if err := l.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatalf("acquisition under the lowered limit: %v", err)
+	}
+	c.CheckClean(t, dir, m.Current().SessionID())
+}

@@ -83,9 +83,9 @@ func inspectSemaphore(ctx context.Context, m *session.Manager, path string) (*se
 	case len(n.data) > 0:
 		return nil, failure(kindNotARecipe, "%s is not a semaphore: it holds %s, not a limit", path, quoteData(n.data))
 	}
-	// semaphore.Status lists at most its own limit of leases as holders; it
-	// is given no limit here, so that every lease node comes back and the
-	// stored limit splits them. New writes nothing; only Acquire does.
+	// Given no limit of its own, semaphore.Status splits the lease nodes by
+	// the stored one, or lists them all as holders when none is stored. New
+	// writes nothing; only Acquire does.
 	s, err := semaphore.New(m, path, math.MaxInt32)
 	if err != nil {
 		return nil, err
@@ -95,12 +95,10 @@ func inspectSemaphore(ctx context.Context, m *session.Manager, path string) (*se
 		return nil, err
 	}
 	for i, p := range st.Holders {
-		e := newEntry(i+1, kindLease, p)
-		if r.Limit != nil && i >= *r.Limit {
-			r.OverLimit = append(r.OverLimit, e)
-		} else {
-			r.Holders = append(r.Holders, e)
-		}
+		r.Holders = append(r.Holders, newEntry(i+1, kindLease, p))
+	}
+	for i, p := range st.OverLimit {
+		r.OverLimit = append(r.OverLimit, newEntry(len(st.Holders)+i+1, kindLease, p))
 	}
 	for i, p := range st.Waiters {
 		r.Waiters = append(r.Waiters, newEntry(i+1, kindExclusive, p))
