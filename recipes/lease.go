@@ -73,9 +73,17 @@ func (l *Lease) Done() <-chan struct{} { return l.ctx.Done() }
 func (l *Lease) Context() context.Context { return l.ctx }
 
 // Err is nil while held, ErrReleased after Release, or a *LostError.
+//
+// Err also reads the clock: a process that was paused past its session's
+// safe deadline sees the loss from its first call on waking, even before
+// the epoch's timer has run to close Done.
 func (l *Lease) Err() error {
 	if l.ctx.Err() == nil {
-		return nil
+		if err := l.n.ep.Check(); err != nil {
+			l.lose(err)
+		} else {
+			return nil
+		}
 	}
 	return context.Cause(l.ctx) // what finish cancelled it with
 }
@@ -102,6 +110,17 @@ func (l *Lease) lose(cause error) { l.finish(&LostError{Cause: cause}) }
 func (l *Lease) monitor() {
 	defer close(l.watching)
 	ep := l.n.ep
+	// deleted reports our node's deletion, unless the epoch is past its
+	// deadline: then the server expiring the session deleted it, and a
+	// process that wakes from a pause to a queued notification must still
+	// be told the true cause.
+	deleted := func() {
+		if err := ep.Check(); err != nil {
+			l.lose(err)
+			return
+		}
+		l.lose(fmt.Errorf("node %s deleted", l.Path()))
+	}
 	for {
 		resumed := ep.Resumed()
 		_, stat, watch, err := ep.GetW(l.ctx, l.Path())
@@ -109,7 +128,7 @@ func (l *Lease) monitor() {
 		case l.ctx.Err() != nil:
 			return
 		case errors.Is(err, zk.ErrNoNode):
-			l.lose(fmt.Errorf("node %s deleted", l.Path()))
+			deleted()
 			return
 		case errors.Is(err, session.ErrConnectionLoss):
 			continue
@@ -126,7 +145,7 @@ func (l *Lease) monitor() {
 		select {
 		case ev := <-watch:
 			if ev.Type == zk.EventNodeDeleted {
-				l.lose(fmt.Errorf("node %s deleted", l.Path()))
+				deleted()
 				return
 			}
 		case <-resumed:
