@@ -62,6 +62,9 @@ func New(m *session.Manager, path string, opts ...Option) (*RWLock, error) {
 	if o.identity == "" {
 		o.identity = m.Identity()
 	}
+	if err := recipes.ValidateData([]byte(o.identity)); err != nil {
+		return nil, err
+	}
 	return &RWLock{q: q, data: []byte(o.identity), reads: map[*recipes.Lease]struct{}{}}, nil
 }
 

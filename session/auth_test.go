@@ -24,7 +24,7 @@ func TestDigestAuthSurvivesReconnectAndNewSession(t *testing.T) {
 	auth := func(cfg *session.Config) {
 		cfg.Auth = []session.Auth{{Scheme: "digest", Secret: []byte("billing:s3cret")}}
 	}
-	owner := connect(t, link.Servers(), time.Second, auth)
+	owner := connect(t, link.Servers(), 2*time.Second, auth) // reconnects must beat the deadline even on a loaded machine
 	stranger := connect(t, c.Servers(), 8*time.Second)
 	node := "/session-auth"
 	ep, _ := owner.Epoch(ctx)

@@ -24,7 +24,8 @@ type Config struct {
 	Chroot string
 	// Auth is re-sent on every connection of every session, before any request.
 	Auth []Auth
-	// Dialer replaces net.DialTimeout, e.g. to dial TLS.
+	// Dialer replaces net.DialTimeout, e.g. TLSDialer to reach ZooKeeper's
+	// secure client port. The manager wraps each connection it returns.
 	Dialer zk.Dialer
 	// Logger receives the manager's and the client's logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -58,11 +59,14 @@ func (c Config) validate() error {
 		if err != nil {
 			return fmt.Errorf("%w: server %q: %v", ErrInvalidConfig, s, err)
 		}
-		if host == "" || strings.ContainsAny(host, " /\t") {
-			return fmt.Errorf("%w: server %q: bad host", ErrInvalidConfig, s)
+		if err := checkHost(host); err != nil {
+			return fmt.Errorf("%w: server %q: %v", ErrInvalidConfig, s, err)
 		}
-		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 {
-			return fmt.Errorf("%w: server %q: bad port", ErrInvalidConfig, s)
+		if strings.Contains(port, "/") {
+			return fmt.Errorf("%w: server %q: a path after the port: set Config.Chroot instead", ErrInvalidConfig, s)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p <= 0 || p > 65535 || strings.Trim(port, "0123456789") != "" {
+			return fmt.Errorf("%w: server %q: port must be a number in 1..65535", ErrInvalidConfig, s)
 		}
 	}
 	if c.SessionTimeout <= 0 {
@@ -89,6 +93,20 @@ func (c Config) validate() error {
 		if a.Scheme == "" {
 			return fmt.Errorf("%w: auth with empty scheme", ErrInvalidConfig)
 		}
+	}
+	return nil
+}
+
+// checkHost refuses what no resolver would take: empty names, blanks,
+// slashes, control characters, and zones outside an IPv6 literal.
+func checkHost(host string) error {
+	switch {
+	case host == "":
+		return fmt.Errorf("empty host")
+	case strings.ContainsFunc(host, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '/' }):
+		return fmt.Errorf("host has a blank, a slash or a control character")
+	case strings.Contains(host, "%") && !strings.Contains(host, ":"):
+		return fmt.Errorf("a zone (%%) belongs only to an IPv6 literal, in brackets")
 	}
 	return nil
 }

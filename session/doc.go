@@ -16,6 +16,11 @@
 // of the k-th request when the k-th answer arrives. The epoch ends at that
 // time plus the negotiated timeout, less Config.SafetyMargin.
 //
+// TLSDialer connects to ZooKeeper's secure client port. When no session can
+// be established, New's error says why the last attempt failed (a
+// certificate the client rejected, or one the server rejected), and the
+// manager logs each failed attempt with its cause.
+//
 // Subscribe delivers every state change (Connecting, Connected, Suspended,
 // Expired, Closed) in order, without a slow subscriber holding up anyone.
 //

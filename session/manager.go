@@ -25,6 +25,7 @@ type Manager struct {
 	changed chan struct{} // closed and replaced whenever epoch changes
 	subs    map[*subscriber]struct{}
 	nextID  uint64
+	lastErr error // why the latest attempt at a new session failed; nil after a success
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -58,7 +59,16 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	m.wg.Add(1)
 	go m.run()
 	if _, err := m.Epoch(ctx); err != nil {
+		m.mu.Lock()
+		last := m.lastErr
+		m.mu.Unlock()
 		m.Close()
+		if last != nil && !errors.Is(err, ErrClosed) {
+			// Say why no session came, e.g. a certificate a TLS dialer
+			// rejected, rather than only that ctx ended; both stay
+			// matchable with errors.Is and errors.As.
+			err = fmt.Errorf("%w (last attempt: %w)", err, last)
+		}
 		return nil, err
 	}
 	return m, nil
@@ -146,6 +156,9 @@ func (m *Manager) run() {
 		attempt++
 		m.publish(Change{State: Connecting, Attempt: attempt})
 		ep, err := m.attempt()
+		m.mu.Lock()
+		m.lastErr = err
+		m.mu.Unlock()
 		if err == nil {
 			attempt = 0
 			policy.Reset()
@@ -217,9 +230,17 @@ func (m *Manager) attempt() (*Epoch, error) {
 		m.mu.Unlock()
 		return ep, nil
 	case <-ep.hosts.exhausted:
-		ep.halt(errors.New("no server reachable"))
+		if err := ep.wire.lastConnErr(); err != nil {
+			ep.halt(fmt.Errorf("no server reachable: %w", err))
+		} else {
+			ep.halt(errors.New("no server reachable"))
+		}
 	case <-limit.C:
-		ep.halt(errors.New("handshake timed out"))
+		if err := ep.wire.lastConnErr(); err != nil {
+			ep.halt(fmt.Errorf("handshake timed out; last connection failed: %w", err))
+		} else {
+			ep.halt(errors.New("handshake timed out"))
+		}
 	case <-ep.Done():
 	case <-m.closing:
 		ep.halt(ErrClosed)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,12 @@ type wire struct {
 	connsMu   sync.Mutex
 	conns     map[*trackedConn]struct{} // open connections, for closeAll
 	dial      func(network, address string, timeout time.Duration) (net.Conn, error)
+	// Why the latest connection failed before the server answered its
+	// connect request (the dial's error, or the first read's), nil after a
+	// dial succeeds until then: go-zookeeper only logs these, so the manager
+	// reports it (say, a certificate the TLS dialer rejected, or one the
+	// server rejected) instead of a bare "no server reachable".
+	connErr atomic.Pointer[error]
 
 	// Requests waiting to learn that their frame has been written, so that a
 	// second request queued after that is sent behind it (see CreateAndList).
@@ -92,6 +99,15 @@ func newWire(dial func(string, string, time.Duration) (net.Conn, error)) *wire {
 
 func (w *wire) now() int64 { return int64(time.Since(w.base)) }
 
+// lastConnErr is why the latest connection failed before the server
+// answered its connect request, or nil.
+func (w *wire) lastConnErr() error {
+	if p := w.connErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // deadline is when the server may expire the session, less margin, as an
 // offset from base; ok is false until a session was granted.
 func (w *wire) deadline(margin func(time.Duration) time.Duration) (at time.Duration, ok bool) {
@@ -108,8 +124,10 @@ func (w *wire) dialer(network, address string, timeout time.Duration) (net.Conn,
 	}
 	c, err := w.dial(network, address, timeout)
 	if err != nil {
+		w.connErr.Store(&err)
 		return nil, err
 	}
+	w.connErr.Store(nil)
 	tc := newTrackedConn(c, w)
 	w.connsMu.Lock()
 	defer w.connsMu.Unlock()
@@ -316,6 +334,12 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.in.feed(b[:n], func() {}, c.frameIn)
+	}
+	if err != nil && c.inFrames == 0 && !errors.Is(err, net.ErrClosed) {
+		// E.g. a TLS server that rejected our certificate after the
+		// handshake (TLS 1.3), or one that closed without a word.
+		cerr := fmt.Errorf("%s: no answer to the connect request: %w", c.RemoteAddr(), err)
+		c.w.connErr.Store(&cerr)
 	}
 	return n, err
 }

@@ -29,6 +29,14 @@ type Options struct {
 	TickTime time.Duration
 	// Logf receives the servers' logs when New fails to start them. May be nil.
 	Logf func(format string, args ...any)
+	// TLS gives every server a secure client port as well, served by
+	// ZooKeeper's Netty connection factory with PEM key and trust stores
+	// that New generates (a throwaway CA, a server certificate for
+	// 127.0.0.1 and localhost) in the cluster's directory. Clients must
+	// present a certificate from that CA: use ClientTLS, with TLSServers or
+	// NewTLSLink. The plain ports stay open, for zktest's own use and for
+	// tests that compare. Local ensembles only: New fails under ZK_SERVERS.
+	TLS bool
 }
 
 // Cluster is a running ensemble: local Java processes, or an external one
@@ -37,6 +45,9 @@ type Cluster struct {
 	addrs []string
 	procs []*server // nil for an external ensemble
 	dir   string
+
+	tls      *tlsSetup // nil unless Options.TLS
+	tlsAddrs []string  // secure client addresses, in server order
 
 	mu      sync.Mutex
 	stopped bool
@@ -49,6 +60,10 @@ var errPortTaken = errors.New("zktest: port already in use")
 
 // errExternal is returned by fault injection on an ensemble zktest does not run.
 var errExternal = errors.New("zktest: external ensemble (ZK_SERVERS): servers cannot be killed or restarted")
+
+// errExternalTLS is returned by New for Options.TLS on an external ensemble,
+// whose certificates zktest does not know.
+var errExternalTLS = errors.New("zktest: Options.TLS needs a local ensemble; ZK_SERVERS names an external one")
 
 // New starts a standalone server (Nodes: 1) or an N-node ensemble of local
 // Java processes and returns once a client can write to it, or, when
@@ -68,6 +83,9 @@ func New(opts Options) (*Cluster, error) {
 		return nil, fmt.Errorf("zktest: TickTime %v is below 1ms", opts.TickTime)
 	}
 	if s := strings.TrimSpace(os.Getenv("ZK_SERVERS")); s != "" {
+		if opts.TLS {
+			return nil, errExternalTLS
+		}
 		return newExternal(s)
 	}
 	env, err := findRuntime()
@@ -111,7 +129,21 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 	if err := writeOwner(dir); err != nil {
 		return nil, fmt.Errorf("zktest: %w", err)
 	}
-	ports, err := freePorts(3 * opts.Nodes)
+	// A TLS cluster's secure ports come after the others, so the plain
+	// layout is the same with or without.
+	nports := 3 * opts.Nodes
+	if opts.TLS {
+		if c.tls, err = newTLSSetup(filepath.Join(dir, "tls")); err != nil {
+			return nil, err
+		}
+		cp, err := tlsClasspath(env.classpath)
+		if err != nil {
+			return nil, err
+		}
+		env = &runtimeEnv{java: env.java, classpath: cp}
+		nports += opts.Nodes
+	}
+	ports, err := freePorts(nports)
 	if err != nil {
 		return nil, err
 	}
@@ -130,6 +162,15 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 	for _, s := range c.procs {
 		if err := s.writeConfig(c.procs, opts.TickTime); err != nil {
 			return nil, err
+		}
+	}
+	if c.tls != nil {
+		for i, s := range c.procs {
+			secure := ports[3*opts.Nodes+i]
+			if err := c.tls.appendZooCfg(s, secure); err != nil {
+				return nil, err
+			}
+			c.tlsAddrs = append(c.tlsAddrs, fmt.Sprintf("127.0.0.1:%d", secure))
 		}
 	}
 	// All JVMs start at once: they warm up in parallel, and an ensemble
@@ -153,6 +194,9 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 		// srvr can say "leader" a moment before the quorum takes writes;
 		// a real write is the only proof.
 		err = c.probe(ctx, true)
+	}
+	if err == nil && c.tls != nil {
+		err = c.waitTLS(ctx)
 	}
 	if err != nil {
 		taken := false
@@ -189,8 +233,10 @@ func (c *Cluster) RequireFaults(t testing.TB) {
 // NewLink returns a fresh set of proxies, one per server, for one client, so
 // the test can fail that client's network without touching others. Stop
 // closes it if the test does not.
-func (c *Cluster) NewLink() *Link {
-	l, err := newLink(c.addrs)
+func (c *Cluster) NewLink() *Link { return c.newLinkTo(c.addrs) }
+
+func (c *Cluster) newLinkTo(targets []string) *Link {
+	l, err := newLink(targets)
 	if err != nil {
 		// Only fd exhaustion makes a loopback listen fail; a test cannot
 		// go on without its link either way.
@@ -272,6 +318,9 @@ func (c *Cluster) Restart(i int) error {
 		}
 		return nil
 	})
+	if err == nil && c.tls != nil {
+		err = poll(ctx, func() error { return tlsRuok(c.tlsAddrs[i], c.tls.client) })
+	}
 	if err != nil {
 		return fmt.Errorf("zktest: restarting server %d: %w", i, err)
 	}

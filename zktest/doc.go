@@ -34,4 +34,31 @@
 //
 // Tests can also share one 3-node ensemble per test binary through Shared,
 // keeping to their own paths; Start gives a test an ensemble of its own.
+//
+// # TLS
+//
+// With Options.TLS, every server also opens a secure client port, served by
+// ZooKeeper's Netty connection factory (from Debian, the netty codec,
+// resolver and native-common jars are put on the classpath, since
+// zookeeper.jar's manifest does not name them). New generates a throwaway
+// CA, a server certificate for 127.0.0.1 and localhost and a client
+// certificate, in Go, and writes them as PEM key and trust stores into the
+// cluster's temporary directory. Servers require a client certificate from
+// that CA (ssl.clientAuth=need) and authenticate it with the x509 scheme as
+// "CN=zktest client". The plain ports stay open. TLSServers lists the
+// secure addresses, ClientTLS returns the matching client *tls.Config, and
+// NewTLSLink puts a Link's proxies in front of the secure ports; the TLS
+// stream passes through them untouched, so a cut or blackholed TLS link
+// behaves like a plain one. New and Restart return once each server has
+// completed a TLS handshake, so a fresh JVM's slow first handshake does not
+// fall on the client under test:
+//
+//	c := zktest.Start(t, zktest.Options{Nodes: 3, TLS: true})
+//	link := c.NewTLSLink()
+//	m, err := session.New(ctx, session.Config{
+//		Servers: link.Servers(), SessionTimeout: time.Second,
+//		Dialer:  session.TLSDialer(c.ClientTLS()),
+//	})
+//
+// TLS needs local servers: under ZK_SERVERS, New fails and Start skips.
 package zktest
