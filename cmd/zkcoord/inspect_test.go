@@ -118,10 +118,13 @@ func TestLocksMutex(t *testing.T) {
 	if !strings.Contains(text, curatorNode) || !strings.Contains(text, kazooNode) || !strings.Contains(text, sessionOf(kazoo)) {
 		t.Errorf("text lacks the node names or sessions:\n%s", text)
 	}
+	if !strings.Contains(text, "warning: zkcoord: kazoo and Curator-layout contenders share one lock") {
+		t.Errorf("text lacks the mixed-layout warning:\n%s", text)
+	}
 
 	r := decode[lockReport](t, inspect(t, c.Servers(), "locks", "--json", dir))
-	if r.Path != dir || r.Type != "mutex" || len(r.Ignored) != 0 {
-		t.Errorf("path %q, type %q, ignored %q", r.Path, r.Type, r.Ignored)
+	if r.Path != dir || r.Type != "mutex" || len(r.Ignored) != 0 || !strings.Contains(r.Warning, "share one lock") {
+		t.Errorf("path %q, type %q, ignored %q, warning %q", r.Path, r.Type, r.Ignored, r.Warning)
 	}
 	if got := identities(r.Holders); !slices.Equal(got, []string{"zk-holder"}) {
 		t.Errorf("holders %q", got)

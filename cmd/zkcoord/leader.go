@@ -180,7 +180,8 @@ func (r *electionReport) same(o *electionReport) bool {
 // watchLeader prints the election now and at every change until the
 // command's context ends (SIGINT). Each round leaves a children watch on
 // the directory (on its nearest existing ancestor while it is absent) and a
-// data watch on the leader's node, then reads the election: whatever
+// data watch on the directory itself, where the leader proclaims its value
+// (see election's package documentation), then reads the election: whatever
 // changes after the read fires a watch. A reconnect may have lost the
 // watches, so the round starts over after every one, and after a new
 // session.
@@ -259,9 +260,9 @@ func readElectionW(ctx context.Context, ep *session.Epoch, el *election.Election
 	}
 	queue := recipes.SortContenders(children, recipes.LatchMarkers()...)
 	if len(queue) > 0 {
-		_, _, leaderW, err = ep.GetW(ctx, recipes.Join(path, queue[0].Name))
+		_, _, leaderW, err = ep.GetW(ctx, path) // where the leader proclaims
 		if errors.Is(err, zk.ErrNoNode) {
-			return nil, dirW, nil, nil // the leader just left: dirW has fired
+			return nil, dirW, nil, nil // the election just emptied: dirW has fired
 		}
 		if err != nil {
 			return nil, nil, nil, err

@@ -60,6 +60,9 @@ type lockReport struct {
 	Holders []entry  `json:"holders"`
 	Waiters []entry  `json:"waiters"`
 	Ignored []string `json:"ignored"`
+	// Warning is set when kazoo and Curator-layout contenders share the
+	// lock, which is unsafe if a Curator client takes part (see mutex.Status.Warning).
+	Warning string `json:"warning,omitempty"`
 }
 
 // inspectLock reads the lock at path through the recipes' own inspection:
@@ -104,6 +107,9 @@ func inspectLock(ctx context.Context, m *session.Manager, path string) (*lockRep
 			return nil, err
 		}
 		r.Ignored = n.ignored(recipes.MutexMarkers()...)
+		if w := st.Warning(); w != nil {
+			r.Warning = w.Error()
+		}
 		var queue []recipes.Participant
 		if st.Holder != nil {
 			queue = append(append(queue, *st.Holder), st.Waiters...)
@@ -170,6 +176,9 @@ func (r *lockReport) print(w io.Writer, now time.Time) {
 		state = fmt.Sprintf("held by %s", quotedList(r.Holders))
 	}
 	fmt.Fprintf(w, "%s: %s, %s, %s waiting\n", r.Path, what, state, plural(len(r.Waiters), "contender", "contenders"))
+	if r.Warning != "" {
+		fmt.Fprintf(w, "warning: %s\n", r.Warning)
+	}
 	all := append(append([]entry{}, r.Holders...), r.Waiters...)
 	if len(all) > 0 {
 		cols := []column{orderColumn(all), {"STATE", func(i int) string {
