@@ -120,12 +120,22 @@ func TestCuratorLayout(t *testing.T) {
 	// A Java peer, as Curator 5 writes it: protected, sequential, id as data.
 	java := manager(t, c.Servers(), healthy)
 	jep, _ := java.Epoch(ctx)
-	if _, err := jep.CreateContainer(ctx, dir, nil, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
-		t.Fatal(err)
-	}
-	jpath, err := jep.Create(ctx, dir+"/_c_1b4e28ba-2fa1-11d2-883f-0016d3cca427-latch-", []byte("java-scheduler-1"), zk.FlagEphemeralSequential, zk.WorldACL(zk.PermAll))
-	if err != nil {
-		t.Fatal(err)
+	// The server reaps an empty container at any moment (every 100ms here):
+	// create it again until our node lands in it, as Curator does.
+	var jpath string
+	for {
+		if _, err := jep.CreateContainer(ctx, dir, nil, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+			t.Fatal(err)
+		}
+		var err error
+		jpath, err = jep.Create(ctx, dir+"/_c_1b4e28ba-2fa1-11d2-883f-0016d3cca427-latch-", []byte("java-scheduler-1"), zk.FlagEphemeralSequential, zk.WorldACL(zk.PermAll))
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		break
 	}
 	p, err := el.Leader(ctx)
 	if err != nil || p == nil || p.Identity != "java-scheduler-1" || p.Value != nil {

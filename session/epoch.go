@@ -37,6 +37,8 @@ type Epoch struct {
 	stop        chan error
 	finished    chan struct{} // client shut down, every request goroutine returned
 	requests    sync.WaitGroup
+	reqMu       sync.Mutex
+	reqClosed   bool // shutdown waits for requests: no new ones
 
 	mu      sync.Mutex
 	resumed chan struct{} // closed and replaced at each reconnect within the epoch
@@ -259,8 +261,9 @@ func (e *Epoch) run() {
 					case !live && auth == nil:
 						e.sessionID = e.conn.SessionID()
 						auth = make(chan error, 1)
-						e.requests.Add(1)
-						go func() { defer e.requests.Done(); auth <- e.authenticate() }()
+						if !e.goRequest(func() { auth <- e.authenticate() }) {
+							stop(ErrClosed)
+						}
 					case live && e.conn.SessionID() != e.sessionID:
 						stop(ErrExpired) // the client moved on to a new session: ours is gone
 					case live && !connected:
@@ -325,5 +328,25 @@ func (e *Epoch) shutdown() {
 	e.wire.closeAll()
 	for range e.events {
 	}
+	e.reqMu.Lock()
+	e.reqClosed = true
+	e.reqMu.Unlock()
 	e.requests.Wait()
+}
+
+// goRequest runs f in a goroutine that shutdown waits for, and reports
+// true; once shutdown has begun it reports false and f does not run. (A
+// WaitGroup's Add must not race with its Wait.)
+func (e *Epoch) goRequest(f func()) bool {
+	e.reqMu.Lock()
+	defer e.reqMu.Unlock()
+	if e.reqClosed {
+		return false
+	}
+	e.requests.Add(1)
+	go func() {
+		defer e.requests.Done()
+		f()
+	}()
+	return true
 }

@@ -126,24 +126,25 @@ func (e *Epoch) CreateAndList(ctx context.Context, path string, data []byte, fla
 		err      error
 	}
 	creates := make(chan createResult, 1)
-	e.requests.Add(1)
-	go func() {
-		defer e.requests.Done()
+	if !e.goRequest(func() {
 		p, err := e.Create(ctx, path, data, flags, acl)
 		creates <- createResult{p, err}
-	}()
+	}) {
+		return "", nil, nil, opError("create", path, e.ended())
+	}
 	select {
 	case c := <-creates: // never written: nothing to pair with
 		return c.path, nil, nil, c.err
 	case <-sent:
 	}
 	lists := make(chan listResult, 1)
-	e.requests.Add(1)
-	go func() {
-		defer e.requests.Done()
+	if !e.goRequest(func() {
 		kids, st, err := e.Children(ctx, parentOf(path))
 		lists <- listResult{kids, st, err}
-	}()
+	}) {
+		c := <-creates
+		return c.path, nil, nil, c.err
+	}
 	c, l := <-creates, <-lists
 	if c.err != nil || l.err != nil {
 		return c.path, nil, nil, c.err
@@ -266,12 +267,12 @@ func call[T any](ctx context.Context, e *Epoch, op, path string, f func(*zk.Conn
 		err error
 	}
 	ch := make(chan result, 1)
-	e.requests.Add(1)
-	go func() {
-		defer e.requests.Done()
+	if !e.goRequest(func() {
 		v, err := f(e.conn)
 		ch <- result{v, err}
-	}()
+	}) {
+		return zero, opError(op, path, e.ended())
+	}
 	select {
 	case r := <-ch:
 		if e.conn.SessionID() != e.sessionID {
@@ -310,6 +311,15 @@ func (e *Epoch) translate(op, path string, err error) error {
 		return opError(op, path, fmt.Errorf("%w (%v)", ErrConnectionLoss, err))
 	}
 	return opError(op, path, err)
+}
+
+// ended is why no request can be made any more: the epoch's cause, which
+// is set before its shutdown begins.
+func (e *Epoch) ended() error {
+	if err := e.Err(); err != nil {
+		return err
+	}
+	return ErrClosed
 }
 
 func opError(op, path string, err error) error {

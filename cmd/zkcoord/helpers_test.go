@@ -109,17 +109,24 @@ func mkdirs(t *testing.T, m *session.Manager, dir string) {
 // with identity as data. It returns the node's name.
 func contender(t *testing.T, m *session.Manager, dir, prefix, identity string) string {
 	t.Helper()
-	mkdirs(t, m, dir)
 	ctx := within(t, 30*time.Second)
 	ep, err := m.Epoch(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := ep.Create(ctx, recipes.Join(dir, prefix), []byte(identity), zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
-	if err != nil {
-		t.Fatal(err)
+	for {
+		// An emptied container is the server's to reap at any moment:
+		// create the path again until the node lands, as the peers do.
+		mkdirs(t, m, dir)
+		p, err := ep.Create(ctx, recipes.Join(dir, prefix), []byte(identity), zk.FlagEphemeral|zk.FlagSequence, zk.WorldACL(zk.PermAll))
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recipes.Base(p)
 	}
-	return recipes.Base(p)
 }
 
 // Names as the other clients make them.
