@@ -349,3 +349,32 @@ func FuzzParseContender(f *testing.F) {
 		}
 	})
 }
+
+// formatSeqSuffix formats n as ZooKeeper does: %010d, the sign counted in the
+// width ("0000000042", "-000000042", "-2147483648").
+func formatSeqSuffix(n int32) string {
+	var buf [11]byte
+	i := len(buf)
+	u := uint32(n)
+	if n < 0 {
+		u = uint32(-int64(n))
+	}
+	for u > 0 {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+	}
+	width := 10
+	if n < 0 {
+		width = 9
+	}
+	for len(buf)-i < width {
+		i--
+		buf[i] = '0'
+	}
+	if n < 0 {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
