@@ -40,7 +40,7 @@ ensemble-up: install-zookeeper
 ensemble-down:
 	$(GO) run ./cmd/zkcoord ensemble down --dir $(ENSEMBLE_DIR)
 
-bench: install-zookeeper
+bench: install-zookeeper install-peers
 	$(GO) run ./bench/cmd/zkbench -out bench/RESULTS.md
 
 fuzz:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkcoord/zkcoord/election"
 	"github.com/zkcoord/zkcoord/mutex"
 	"github.com/zkcoord/zkcoord/session"
 )
@@ -20,6 +21,7 @@ type env struct {
 	timeout  time.Duration // session timeout asked for by every client
 	log      *slog.Logger  // the library's logs: discarded, they are not measured
 	trace    *tracer       // every client connection dials through it
+	admin    *zk.Conn      // creates every scenario's directories
 	progress func(format string, args ...any)
 }
 
@@ -125,9 +127,21 @@ type locker interface {
 type system struct {
 	key, name string
 	// newLocker returns a contender on session s (an index into the
-	// system's sessions) for the lock at dir.
+	// system's sessions) for the lock at dir. Nil for a peer's.
 	newLocker func(s int, dir string) (locker, error)
 	sessions  int
+	// A peer's system runs in the peer's process: kind is the recipe the
+	// driver runs (mutex, sem, handoff, failover), on its session group.
+	peer    *peer
+	kind    string
+	group   string
+	permits int
+}
+
+// peerSystem is a recipe of a peer, run by its driver on a group of its
+// sessions.
+func peerSystem(p *peer, key, name, kind, group string, sessions, permits int) system {
+	return system{key: key, name: name, sessions: sessions, peer: p, kind: kind, group: group, permits: permits}
 }
 
 func zkcoordSystem(ms []*session.Manager) system {
@@ -146,6 +160,42 @@ func zkLockSystem(cs []*zk.Conn) system {
 		newLocker: func(s int, dir string) (locker, error) {
 			return &zkLocker{c: cs[s], l: zk.NewLock(cs[s], dir, openACL), dir: dir}, nil
 		}}
+}
+
+// electionSystem is zkcoord's leader election driven as a lock: lock is
+// Campaign, unlock Resign, so that the handoff chain measures failover.
+func electionSystem(ms []*session.Manager) system {
+	return system{key: "zkcoord", name: "zkcoord election", sessions: len(ms),
+		newLocker: func(s int, dir string) (locker, error) {
+			el, err := election.New(ms[s], dir)
+			if err != nil {
+				return nil, err
+			}
+			return &electionLocker{m: ms[s], el: el, dir: dir}, nil
+		}}
+}
+
+type electionLocker struct {
+	m   *session.Manager
+	el  *election.Election
+	dir string
+}
+
+func (z *electionLocker) lock(ctx context.Context) (func(context.Context) error, error) {
+	l, err := z.el.Campaign(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return l.Resign, nil
+}
+
+func (z *electionLocker) list(ctx context.Context) ([]string, error) {
+	ep, err := z.m.Epoch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names, _, err := ep.Children(ctx, z.dir)
+	return names, err
 }
 
 type zkcoordLocker struct {

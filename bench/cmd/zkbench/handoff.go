@@ -14,6 +14,10 @@ type handoffResult struct {
 	settle   time.Duration
 	runs     []handoffRun // one per system and queue length, passes merged
 	names    map[string]string
+	order    []string // the systems' keys, in the report's order
+	// peerWire is what one handoff of each peer does on the wire, traced
+	// apart from the relay (peerChainWire).
+	peerWire map[string]shapes
 }
 
 type handoffRun struct {
@@ -39,44 +43,58 @@ func (r handoffResult) get(key string, waiters int) summary {
 	return summarize(r.run(key, waiters).samples)
 }
 
+// chainSpec sizes the relay of one run: skip handoffs unrecorded, then
+// want recorded, each holder waiting settle before it releases.
+type chainSpec struct {
+	skip, want int
+	settle     time.Duration
+}
+
 // runHandoff measures, for each queue length, how long the lock takes to
-// pass from one holder to the next. Both systems use the same sessions of
-// the pool (waiters spread over them round-robin). The sweep over queue
-// lengths runs in passes, the second in reverse order (ABBA), and which
-// system goes first alternates, so drift during the run cannot pass for
-// an effect of the queue's length.
-func runHandoff(ctx context.Context, e *env, cfg config, p *pool) (handoffResult, error) {
-	res := handoffResult{sessions: len(p.managers), settle: cfg.settle, names: map[string]string{}}
-	systems := p.systems()
+// pass from one holder to the next. Every system uses sessions spread over
+// the servers in the same way (waiters spread over them round-robin). The
+// sweep over queue lengths runs in passes, the second in reverse order
+// (ABBA), and which system goes first alternates, so drift during the run
+// cannot pass for an effect of the queue's length.
+func runHandoff(ctx context.Context, e *env, cfg config, systems []system) (handoffResult, error) {
+	sp := chainSpec{skip: cfg.warmHandoffs, want: cfg.handoffs, settle: cfg.settle}
+	return runChains(ctx, e, "handoff", systems, cfg.waiters, cfg.passes, sp)
+}
+
+// runChains runs the relay of section 4 (handoff) or 7 (failover) for
+// every system and queue length, in passes.
+func runChains(ctx context.Context, e *env, label string, systems []system, waiters []int, passes int, sp chainSpec) (handoffResult, error) {
+	res := handoffResult{sessions: systems[0].sessions, settle: sp.settle, names: map[string]string{}}
 	for _, s := range systems {
 		res.names[s.key] = s.name
+		res.order = append(res.order, s.key)
 	}
 	k := 0
-	for pass := range cfg.passes {
-		for i := range cfg.waiters {
-			n := cfg.waiters[i]
+	for pass := range passes {
+		for i := range waiters {
+			n := waiters[i]
 			if pass%2 == 1 {
-				n = cfg.waiters[len(cfg.waiters)-1-i]
+				n = waiters[len(waiters)-1-i]
 			}
 			for j := range systems {
 				s := systems[(k+j)%len(systems)]
-				dir := fmt.Sprintf("%s/handoff/%s-%d-%d", e.root, s.key, n, pass)
-				if err := ensurePath(p.conns[0], dir); err != nil {
+				dir := fmt.Sprintf("%s/%s/%s-%d-%d", e.root, label, s.key, n, pass)
+				if err := ensurePath(e.admin, dir); err != nil {
 					return res, err
 				}
 				t0 := time.Now()
-				got, err := handoffOnce(ctx, e.trace, s, dir, n, cfg)
+				got, err := handoffOnce(ctx, e.trace, s, dir, n, sp)
 				if err != nil {
-					return res, fmt.Errorf("handoff %s with %d waiters: %w", s.key, n, err)
+					return res, fmt.Errorf("%s %s with %d waiters: %w", label, s.key, n, err)
 				}
 				run := res.run(s.key, n)
 				run.samples = append(run.samples, got.samples...)
 				run.listing = append(run.listing, got.listing...)
 				run.shapes = append(run.shapes, got.shapes...)
-				if s.key == "zkcoord" && len(got.names) > 0 {
+				if s.key == "zkcoord" && label == "handoff" && len(got.names) > 0 {
 					run.sorting = sortCost(got.names)
 				}
-				e.progress("handoff pass %d/%d: %s, %d waiters: median %v over %d handoffs (%v)", pass+1, cfg.passes,
+				e.progress("%s pass %d/%d: %s, %d waiters: median %v over %d handoffs (%v)", label, pass+1, passes,
 					s.key, n, summarize(got.samples).p50.Round(time.Microsecond), len(got.samples), time.Since(t0).Round(time.Millisecond))
 			}
 			k++
@@ -179,8 +197,11 @@ type handoffOutcome struct {
 // session i mod sessions) until the wanted handoffs are recorded, then lets
 // the queue drain: each remaining waiter takes the lock and releases it at
 // once.
-func handoffOnce(ctx context.Context, tr *tracer, s system, dir string, n int, cfg config) (handoffOutcome, error) {
-	c := &chain{skip: cfg.warmHandoffs, want: cfg.handoffs, trace: tr, stop: make(chan struct{}), prev: -1}
+func handoffOnce(ctx context.Context, tr *tracer, s system, dir string, n int, sp chainSpec) (handoffOutcome, error) {
+	if s.peer != nil {
+		return s.peer.chain(ctx, s.kind, s.group, dir, n, sp)
+	}
+	c := &chain{skip: sp.skip, want: sp.want, trace: tr, stop: make(chan struct{}), prev: -1}
 	lockers := make([]locker, n+1)
 	for i := range lockers {
 		l, err := s.newLocker(i%s.sessions, dir)
@@ -198,7 +219,7 @@ func handoffOnce(ctx context.Context, tr *tracer, s system, dir string, n int, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := worker(ctx, c, i, l, n+1, cfg.settle); err != nil {
+			if err := worker(ctx, c, i, l, n+1, sp.settle); err != nil {
 				cancel(fmt.Errorf("worker %d: %w", i, err))
 			}
 		}()

@@ -1,14 +1,18 @@
-// Command zkbench measures zkcoord's mutex side by side with go-zookeeper's
-// zk.Lock and with the raw cost of ZooKeeper writes, zkcoord's read lock
-// under concurrent readers against its mutex, and its semaphore's
-// throughput against its contended mutex, against one 3-node ensemble, and
-// writes the figures, with the project's targets judged from this run
-// alone, to a Markdown file.
+// Command zkbench measures zkcoord's recipes side by side with
+// go-zookeeper's zk.Lock, Apache Curator (Java) and kazoo (Python), and
+// with the raw cost of ZooKeeper writes, against one 3-node ensemble:
+// uncontended and contended locking, handoff latency against the queue's
+// length, zkcoord's read lock under concurrent readers, semaphores and
+// election failover. It writes the figures, with the project's targets
+// judged from this run alone, to a Markdown file, and a chart of handoff
+// latency (handoff.svg) next to it.
 //
 //	go run ./bench/cmd/zkbench -out bench/RESULTS.md
 //
 // It starts its own ensemble with zktest (Debian's zookeeper package, or
-// ZOOKEEPER_HOME), or uses ZK_SERVERS=host:port,... if set.
+// ZOOKEEPER_HOME), or uses ZK_SERVERS=host:port,... if set. Curator and
+// kazoo run in driver processes of their own (peers/), which need a JDK
+// with Curator's jars and a Python with kazoo: scripts/install-peers.
 package main
 
 import (
@@ -43,21 +47,30 @@ type config struct {
 	semHold          time.Duration
 	semHoldPerWorker int
 	waiters          []int
-	passes           int           // handoff: sweeps over waiters, alternately reversed
+	passes           int           // handoff and failover: sweeps over waiters, alternately reversed
 	handoffs         int           // handoff: recorded per queue length and pass
 	warmHandoffs     int           // handoff: not recorded, at the start of each
-	settle           time.Duration // handoff: quiet time before each release
+	settle           time.Duration // handoff and failover: quiet time before each release
+	candidates       int           // failover: candidates of one election, a session each
+	failovers        int           // failover: recorded per pass
+	warmFailovers    int           // failover: not recorded, at the start of each
+	warmJVM          time.Duration // Curator: rounds of warm-up before anything is measured
+	warmPython       time.Duration // kazoo: the same
+	warmChain        int           // peers: handoffs and failovers before anything is measured
+	wireChains       int           // peers: handoffs and failovers traced alone, one waiter
 }
 
 var (
-	fullConfig = config{rounds: 10, block: 50, readers: 8, sessions: 8, perClient: 100, reps: 3,
-		semPermits: 4, semWorkers: 16, semPerWorker: 50, semHold: 100 * time.Millisecond, semHoldPerWorker: 3,
-		waiters: []int{10, 100, 1000}, passes: 2, handoffs: 50, warmHandoffs: 5, settle: 20 * time.Millisecond}
+	fullConfig = config{rounds: 20, block: 25, readers: 8, sessions: 8, perClient: 40, reps: 9,
+		semPermits: 4, semWorkers: 16, semPerWorker: 15, semHold: 100 * time.Millisecond, semHoldPerWorker: 3,
+		waiters: []int{10, 100, 1000}, passes: 2, handoffs: 50, warmHandoffs: 5, settle: 20 * time.Millisecond,
+		candidates: 8, failovers: 50, warmFailovers: 5, warmJVM: 15 * time.Second, warmPython: 2 * time.Second, warmChain: 40, wireChains: 20}
 	// quickConfig exercises every scenario and the whole report in
 	// seconds; its figures mean nothing.
 	quickConfig = config{rounds: 2, block: 10, readers: 8, sessions: 8, perClient: 5, reps: 1,
 		semPermits: 4, semWorkers: 16, semPerWorker: 2, semHold: 50 * time.Millisecond, semHoldPerWorker: 1,
-		waiters: []int{5, 10, 20}, passes: 2, handoffs: 3, warmHandoffs: 1, settle: 5 * time.Millisecond}
+		waiters: []int{5, 10, 20}, passes: 2, handoffs: 3, warmHandoffs: 1, settle: 5 * time.Millisecond,
+		candidates: 8, failovers: 3, warmFailovers: 1, warmJVM: 0, warmPython: 0, warmChain: 2, wireChains: 3}
 )
 
 // zktest's tick (named here to be reported) allows sessions of up to 100
@@ -126,6 +139,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer admin.Close()
+	e.admin = admin
 	defer func() {
 		if err := deleteTree(admin, e.root); err != nil {
 			progress("cleaning up %s: %v", e.root, err)
@@ -133,8 +147,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 
 	server, role := pickFollower(cluster)
+	progress("starting the peers: compiling the Curator driver, starting a JVM and CPython")
+	ps, err := startPeers(ctx)
+	if err != nil {
+		return err
+	}
+	// Before the cleanup above: their sessions' nodes go with them.
+	defer ps.close()
+	rep.curator, rep.kazoo = ps.curator.version, ps.kazoo.version
+	if err := openPeerGroups(ctx, e, cfg, ps, server); err != nil {
+		return err
+	}
+	if rep.warm, err = warmPeers(ctx, e, cfg, ps); err != nil {
+		return err
+	}
+
 	progress("uncontended, every client on %s (%s)", server, role)
-	if rep.uncontended, err = runUncontended(ctx, e, cfg, server, role); err != nil {
+	if rep.uncontended, err = runUncontended(ctx, e, cfg, ps, server, role); err != nil {
 		return err
 	}
 
@@ -152,13 +181,48 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer closeManagers(sem)
-	if rep.contended, err = runContended(ctx, e, cfg, p, sem); err != nil {
+	zsem := semaphoreSystem(sem, cfg.semPermits)
+	wire := map[string]func(context.Context, string) (shapes, error){
+		keySem: func(ctx context.Context, dir string) (shapes, error) { return semWire(ctx, e, zsem, dir, cfg.block) },
+	}
+	for _, pp := range []struct {
+		key string
+		p   *peer
+	}{{keyCuratorSem, ps.curator}, {keyKazooSem, ps.kazoo}} {
+		wire[pp.key] = func(ctx context.Context, dir string) (shapes, error) {
+			ss, err := peerTraced(ctx, e, pp.p, "sem", dir, cfg.block, cfg.semPermits)
+			return summarizeShapes(ss), err
+		}
+	}
+	if rep.contended, err = runContended(ctx, e, cfg, mutexSystems(p, ps, cfg, "mutex"), semSystems(zsem, ps, cfg), wire); err != nil {
 		return err
 	}
-	closeManagers(sem) // idle from here on: keep them out of the handoffs
-	if rep.handoff, err = runHandoff(ctx, e, cfg, p); err != nil {
+	// Idle from here on: keep them out of the handoffs.
+	closeManagers(sem)
+	for _, pr := range ps.all() {
+		if err := pr.closeGroup(ctx, groupSem); err != nil {
+			return err
+		}
+	}
+	if rep.handoff, err = runHandoff(ctx, e, cfg, mutexSystems(p, ps, cfg, "handoff")); err != nil {
 		return err
 	}
+	if rep.handoff.peerWire, err = peerChainWire(ctx, e, ps, "handoff", cfg.wireChains, cfg.settle); err != nil {
+		return err
+	}
+	progress("election failover, %d candidates per system", cfg.candidates)
+	fsp := chainSpec{skip: cfg.warmFailovers, want: cfg.failovers, settle: cfg.settle}
+	if rep.failover, err = runChains(ctx, e, "failover", electionSystems(p, ps, cfg), []int{cfg.candidates - 1}, cfg.passes, fsp); err != nil {
+		return err
+	}
+	if rep.failover.peerWire, err = peerChainWire(ctx, e, ps, "failover", cfg.wireChains, cfg.settle); err != nil {
+		return err
+	}
+	chart := filepath.Join(filepath.Dir(*out), chartName)
+	if err := writeChart(chart, rep.handoff, cfg.waiters); err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	progress("wrote %s", chart)
 	rep.took = time.Since(started)
 	if err := writeFile(*out, rep.markdown()); err != nil {
 		return err

@@ -126,8 +126,12 @@ func (f *framer) feed(b []byte, frame func(h []byte)) {
 	}
 }
 
+// opNames names the opcodes on the wire. The Java client creates with
+// create2 (15), which answers with the new node's stat, and removes a
+// watcher with checkWatches (17).
 var opNames = map[int32]string{1: "create", 2: "delete", 3: "exists", 4: "getData", 5: "setData",
-	8: "getChildren", 9: "sync", 12: "getChildren", 13: "check", 14: "multi", 19: "createContainer"}
+	8: "getChildren", 9: "sync", 12: "getChildren", 13: "check", 14: "multi", 15: "create2",
+	17: "checkWatches", 18: "removeWatches", 19: "createContainer", 106: "addWatch"}
 
 // shape is what one operation did on the wire.
 type shape struct {

@@ -17,6 +17,7 @@ const (
 	opSession   = "session"
 	opPipelined = "pipelined"
 	opRead      = "read"
+	opWrite     = "write" // one write alone: the unit of sections 3 and 7
 	opZkcoord   = "zkcoord"
 	opZkLock    = "zklock"
 	opRLock     = "rlock"   // section 5: one reader alone
@@ -100,7 +101,7 @@ func sequential(tr *tracer, op timedOp) blockOp {
 // of several clients at once (readers of one rwlock, and as many mutexes,
 // one each) take their turns in the same loop, so that their ratios to the
 // mutex alone are as drift-proof as the others.
-func runUncontended(ctx context.Context, e *env, cfg config, server, role string) (uncontendedResult, error) {
+func runUncontended(ctx context.Context, e *env, cfg config, ps *peerSet, server, role string) (uncontendedResult, error) {
 	res := uncontendedResult{server: server, role: role, rounds: cfg.rounds, block: cfg.block}
 	m, err := e.manager(ctx, server, "zkbench/uncontended")
 	if err != nil {
@@ -114,7 +115,8 @@ func runUncontended(ctx context.Context, e *env, cfg config, server, role string
 	defer c.Close()
 
 	dir := func(k string) string { return e.root + "/uncontended/" + k }
-	for _, k := range []string{opFloor, opFloorSeq, opSession, opPipelined, opRead, opZkcoord, opZkLock} {
+	for _, k := range []string{opFloor, opFloorSeq, opSession, opPipelined, opRead, opWrite, opZkcoord, opZkLock,
+		opCuratorFloor, opCuratorMutex, opKazooFloor, opKazooMutex} {
 		if err := ensurePath(c, dir(k)); err != nil {
 			return res, err
 		}
@@ -175,6 +177,10 @@ func runUncontended(ctx context.Context, e *env, cfg config, server, role string
 			_, _, err := c.Children(dir(opRead))
 			return err
 		}},
+		{opWrite, "one write: go-zookeeper SetData (persistent node)", func(context.Context) error {
+			_, err := c.Set(dir(opWrite), nil, -1)
+			return err
+		}},
 		{opZkcoord, "zkcoord mutex Lock+Unlock", func(ctx context.Context) error {
 			l, err := mu.Lock(ctx)
 			if err != nil {
@@ -223,6 +229,8 @@ func runUncontended(ctx context.Context, e *env, cfg config, server, role string
 	for _, op := range ops {
 		blocks = append(blocks, sequential(e.trace, op))
 	}
+	// The peers' clients, on the same server, take their turns too.
+	blocks = append(blocks, peerBlocks(e, ps, dir)...)
 	readers, err := group.readers(dir(opReaders))
 	if err != nil {
 		return res, err
