@@ -26,8 +26,7 @@ type options struct {
 }
 
 // WithIdentity sets who this candidate says it is, in its node, for
-// observers and Curator peers. Default: the manager's identity. It must not
-// contain a NUL byte (see the package documentation on node data).
+// observers and Curator peers. Default: the manager's identity.
 func WithIdentity(id string) Option { return func(o *options) { o.identity = id } }
 
 // WithACL sets the ACL of the candidates' nodes and of the directory the

@@ -10,6 +10,7 @@ import (
 	"github.com/zkcoord/zkcoord/internal/testutil"
 	"github.com/zkcoord/zkcoord/mutex"
 	"github.com/zkcoord/zkcoord/otelmetrics"
+	"github.com/zkcoord/zkcoord/rwlock"
 	"github.com/zkcoord/zkcoord/session"
 	"github.com/zkcoord/zkcoord/zktest"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -62,13 +63,24 @@ func TestMetricsReadBack(t *testing.T) {
 	<-l.Done()
 	l.Unlock(ctx)
 
+	// Every recipe reports through the same observer: one read lease.
+	rw, err := rwlock.New(m, "/zkcoord-test/otelmetrics/rw", rwlock.WithObserver(metrics.Observer()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rw.RLock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.RUnlock(ctx)
+
 	want := map[string]int64{
-		"zkcoord.acquisitions":              4,
+		"zkcoord.acquisitions":              5,
 		"zkcoord.losses/deleted":            1,
-		"zkcoord.wait.duration/acquired":    4,
-		"zkcoord.hold.duration/released":    3,
+		"zkcoord.wait.duration/acquired":    5,
+		"zkcoord.hold.duration/released":    4,
 		"zkcoord.hold.duration/lost":        1,
-		"zkcoord.queue.length":              4,
+		"zkcoord.queue.length":              5,
 		"zkcoord.session.changes/connected": 1,
 	}
 	// Session changes reach the counter through a subscription, a moment later.

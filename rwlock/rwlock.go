@@ -38,6 +38,7 @@ type Option func(*options)
 type options struct {
 	identity string
 	acl      []zk.ACL
+	observer recipes.Observer
 }
 
 // WithIdentity sets what the lock's nodes say about their holder, for
@@ -47,6 +48,10 @@ func WithIdentity(id string) Option { return func(o *options) { o.identity = id 
 // WithACL sets the ACL of the lock's nodes and of the directories it
 // creates. Default: open to all (zk.WorldACL(zk.PermAll)).
 func WithACL(acl []zk.ACL) Option { return func(o *options) { o.acl = acl } }
+
+// WithObserver reports every read and write lease acquired, released or
+// lost, and every abandoned wait, to o, e.g. otelmetrics' Observer.
+func WithObserver(o recipes.Observer) Option { return func(o2 *options) { o2.observer = o } }
 
 // New returns the read-write lock at path. Nothing is written until RLock or
 // Lock.
@@ -65,6 +70,7 @@ func New(m *session.Manager, path string, opts ...Option) (*RWLock, error) {
 	if err := recipes.ValidateData([]byte(o.identity)); err != nil {
 		return nil, err
 	}
+	q.Observe("rwlock", o.observer)
 	return &RWLock{q: q, data: []byte(o.identity), reads: map[*recipes.Lease]struct{}{}}, nil
 }
 
