@@ -3,8 +3,6 @@ package election
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -85,41 +83,15 @@ func participant(c recipes.Contender, data []byte, stat *zk.Stat, dirData []byte
 	}
 }
 
-// listDir lists dir, an absent dir being empty. With watch, it also leaves
-// a children watch: on dir, or, when dir is absent, on its nearest existing
-// ancestor, whose children change when the path to dir is created. An
-// exists watch would do, but the session offers none, and a data watch
-// cannot be set on a node that does not exist.
+// listDir lists dir, an absent dir being empty; with watch, it also leaves
+// a watch on its children (see recipes.ChildrenW).
 func listDir(ctx context.Context, ep *session.Epoch, dir string, watch bool) ([]string, <-chan zk.Event, error) {
-	if !watch {
-		children, _, err := ep.Children(ctx, dir)
-		if errors.Is(err, zk.ErrNoNode) {
-			return nil, nil, nil
-		}
-		return children, nil, err
+	if watch {
+		return recipes.ChildrenW(ctx, ep, dir)
 	}
-	for p := dir; ; {
-		children, _, w, err := ep.ChildrenW(ctx, p)
-		switch {
-		case err == nil && p == dir:
-			return children, w, nil
-		case err == nil:
-			if slices.Contains(children, stepToward(p, dir)) {
-				p = dir // the path grew back while we climbed: start over
-				continue
-			}
-			return nil, w, nil
-		case errors.Is(err, zk.ErrNoNode) && p != "/":
-			p = recipes.Parent(p)
-		default:
-			return nil, nil, err
-		}
+	children, _, err := ep.Children(ctx, dir)
+	if errors.Is(err, zk.ErrNoNode) {
+		return nil, nil, nil
 	}
-}
-
-// stepToward is the child of ancestor on the way down to p.
-func stepToward(ancestor, p string) string {
-	rest := strings.TrimPrefix(p, strings.TrimSuffix(ancestor, "/")+"/")
-	name, _, _ := strings.Cut(rest, "/")
-	return name
+	return children, nil, err
 }

@@ -254,7 +254,7 @@ func (a *app) watchLeader(cmd *cobra.Command, path string) error {
 // the election changed while the watches were being set: the caller waits
 // for the watch that saw it.
 func readElectionW(ctx context.Context, ep *session.Epoch, el *election.Election, path string) (r *electionReport, dirW, leaderW <-chan zk.Event, err error) {
-	children, dirW, err := childrenW(ctx, ep, path)
+	children, dirW, err := recipes.ChildrenW(ctx, ep, path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -273,34 +273,4 @@ func readElectionW(ctx context.Context, ep *session.Epoch, el *election.Election
 		return nil, nil, nil, err
 	}
 	return newElectionReport(path, ps), dirW, leaderW, nil
-}
-
-// childrenW lists dir and leaves a children watch on it; while dir is
-// absent it watches the nearest ancestor that exists instead, whose
-// children change as the path to dir is created.
-func childrenW(ctx context.Context, ep *session.Epoch, dir string) ([]string, <-chan zk.Event, error) {
-	for p := dir; ; {
-		children, _, w, err := ep.ChildrenW(ctx, p)
-		switch {
-		case err == nil && p == dir:
-			return children, w, nil
-		case err == nil:
-			if slices.Contains(children, stepToward(p, dir)) {
-				p = dir // the path grew back while we climbed: start over
-				continue
-			}
-			return nil, w, nil
-		case errors.Is(err, zk.ErrNoNode) && p != "/":
-			p = recipes.Parent(p)
-		default:
-			return nil, nil, err
-		}
-	}
-}
-
-// stepToward is the child of ancestor on the way down to p.
-func stepToward(ancestor, p string) string {
-	rest := strings.TrimPrefix(p, strings.TrimSuffix(ancestor, "/")+"/")
-	name, _, _ := strings.Cut(rest, "/")
-	return name
 }
