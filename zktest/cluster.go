@@ -37,6 +37,15 @@ type Options struct {
 	// NewTLSLink. The plain ports stay open, for zktest's own use and for
 	// tests that compare. Local ensembles only: New fails under ZK_SERVERS.
 	TLS bool
+	// Docker runs the servers as containers of $ZOOKEEPER_IMAGE (default
+	// DefaultDockerImage, which docker/build-image builds from Debian's
+	// packages, no registry needed) with testcontainers-go, even when
+	// ZK_SERVERS is set; see container.go. ZKTEST_PROVIDER=docker does the
+	// same for every cluster that does not set it, unless ZK_SERVERS is set,
+	// and New falls back to Docker when no local ZooKeeper is installed but
+	// the image is there (ZKTEST_PROVIDER=local forbids it). Servers() are
+	// published loopback ports; Kill and Restart kill and start containers.
+	Docker bool
 }
 
 // Cluster is a running ensemble: local Java processes, or an external one
@@ -48,6 +57,8 @@ type Cluster struct {
 
 	tls      *tlsSetup // nil unless Options.TLS
 	tlsAddrs []string  // secure client addresses, in server order
+
+	docker *dockerSet // nil unless the servers run in Docker (container.go)
 
 	mu      sync.Mutex
 	stopped bool
@@ -68,7 +79,10 @@ var errExternalTLS = errors.New("zktest: Options.TLS needs a local ensemble; ZK_
 // New starts a standalone server (Nodes: 1) or an N-node ensemble of local
 // Java processes and returns once a client can write to it, or, when
 // ZK_SERVERS is set ("host:port,host:port"), wraps that external ensemble,
-// which then cannot be killed or restarted. Stop releases everything.
+// which then cannot be killed or restarted. With Options.Docker, or
+// ZKTEST_PROVIDER=docker, or when no local ZooKeeper is installed but
+// Docker has the image, the servers run in containers instead (see
+// Options.Docker). Stop releases everything.
 func New(opts Options) (*Cluster, error) {
 	if opts.Nodes == 0 {
 		opts.Nodes = 3
@@ -82,6 +96,11 @@ func New(opts Options) (*Cluster, error) {
 	if opts.TickTime < time.Millisecond {
 		return nil, fmt.Errorf("zktest: TickTime %v is below 1ms", opts.TickTime)
 	}
+	if docker, err := dockerFirst(opts); err != nil {
+		return nil, err
+	} else if docker {
+		return startDocker(opts)
+	}
 	if s := strings.TrimSpace(os.Getenv("ZK_SERVERS")); s != "" {
 		if opts.TLS {
 			return nil, errExternalTLS
@@ -90,6 +109,9 @@ func New(opts Options) (*Cluster, error) {
 	}
 	env, err := findRuntime()
 	if err != nil {
+		if errors.Is(err, ErrNoZooKeeper) {
+			return dockerInstead(opts, err)
+		}
 		return nil, err
 	}
 	c, err := startLocal(env, opts)
@@ -370,6 +392,9 @@ func (c *Cluster) Stop() {
 	}
 	for _, s := range c.procs {
 		s.kill()
+	}
+	if c.docker != nil {
+		c.docker.close()
 	}
 	if c.dir != "" {
 		_ = os.RemoveAll(c.dir)

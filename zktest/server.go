@@ -21,6 +21,7 @@ type server struct {
 	dir                                  string
 	clientPort, quorumPort, electionPort int
 	env                                  *runtimeEnv
+	ctr                                  *dockerServer // the server's container, with the Docker provider (container.go)
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -140,6 +141,9 @@ func (s *server) start(stopped func() bool) error {
 	if s.runningLocked() {
 		return nil
 	}
+	if s.ctr != nil {
+		return s.ctr.startLocked(s)
+	}
 	out, err := os.OpenFile(s.outPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("zktest: %w", err)
@@ -168,6 +172,10 @@ func (s *server) start(stopped func() bool) error {
 func (s *server) kill() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.ctr != nil {
+		s.ctr.killLocked(s)
+		return
+	}
 	if s.cmd == nil {
 		return
 	}
@@ -205,6 +213,9 @@ func (s *server) exited() <-chan struct{} {
 // and log, for failure reports, without the lines zktest's own four-letter
 // polling adds every 50ms, which would otherwise fill the tail.
 func (s *server) logTail(limit int64) string {
+	if s.ctr != nil {
+		return s.ctr.logTail(s.id, limit)
+	}
 	var b strings.Builder
 	for _, p := range []string{s.outPath(), s.logPath()} {
 		data, err := readTail(p, 8*limit)
