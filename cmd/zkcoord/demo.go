@@ -20,7 +20,7 @@ import (
 func demoCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "demo",
-		Short: "Fair mutex with fencing tokens, the fencing scenario, and a server failover, on a local ensemble",
+		Short: "Fair mutex with fencing tokens, the fencing scenario, a server failover, election failover and a semaphore, on a local ensemble",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, out io.Writer) error {
 	defer c.Stop()
 	d.cluster = c
 	d.say("ensemble serving at %s", strings.Join(c.Servers(), ","))
-	for _, step := range []func(context.Context) error{d.fairMutex, d.fencing, d.failover} {
+	for _, step := range []func(context.Context) error{d.fairMutex, d.fencing, d.failover, d.electionFailover, d.semaphoreCap} {
 		if err := step(ctx); err != nil {
 			return err
 		}

@@ -38,7 +38,8 @@ func TestDemo(t *testing.T) {
 	if got := strings.Join(order, " "); got != "worker-1 worker-2 worker-3 worker-4 worker-5" {
 		t.Errorf("workers acquired in the order %q", got)
 	}
-	for _, want := range []string{"stale fencing token", "sold once", "lock still held: true", "== demo finished =="} {
+	for _, want := range []string{"stale fencing token", "sold once", "lock still held: true",
+		"scheduler-b elected", "at most 2 held the API at once", "== demo finished =="} {
 		if !strings.Contains(text, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
