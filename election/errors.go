@@ -3,7 +3,6 @@ package election
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/recipes"
@@ -18,18 +17,6 @@ func retryable(ctx context.Context, ep *session.Epoch, err error) bool {
 		return false
 	}
 	return errors.Is(err, session.ErrConnectionLoss) || ep.Err() != nil
-}
-
-// sessionError puts a session's errors in the recipes' terms, as Campaign
-// returns them.
-func sessionError(err error) error {
-	switch {
-	case errors.Is(err, recipes.ErrClosed):
-		return err
-	case errors.Is(err, session.ErrClosed):
-		return fmt.Errorf("%w: %w", recipes.ErrClosed, err)
-	}
-	return err
 }
 
 // permanent reports a campaign error that campaigning again cannot cure.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/recipes"
-	"github.com/zkcoord/zkcoord/session"
 )
 
 // Participant is one candidate as observers see it, whoever wrote it:
@@ -28,9 +27,6 @@ type Participant struct {
 // seen complete.
 func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
 	ps, err := e.q.Participants(ctx)
-	for err != nil && ctx.Err() == nil && (errors.Is(err, session.ErrConnectionLoss) || errors.Is(err, recipes.ErrLost)) {
-		ps, err = e.q.Participants(ctx) // the next read waits for the connection, or the session
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +40,11 @@ func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
 	// Only the leader's value is kept, as Leader reports it.
 	ep, err := e.q.Manager().Epoch(ctx)
 	if err != nil {
-		return nil, sessionError(err)
+		return nil, recipes.SessionError(err)
 	}
 	dirData, _, err := ep.Get(ctx, e.q.Dir())
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return nil, sessionError(err)
+		return nil, recipes.SessionError(err)
 	}
 	out[0].Value = valueOf(dirData, out[0].Name)
 	return out, nil

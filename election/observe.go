@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/session"
 )
 
@@ -19,14 +20,14 @@ func (e *Election) Leader(ctx context.Context) (*Participant, error) {
 	for {
 		ep, err := e.q.Manager().Epoch(ctx)
 		if err != nil {
-			return nil, sessionError(err)
+			return nil, recipes.SessionError(err)
 		}
 		p, err := e.look(ctx, ep, nil)
 		if err == nil {
 			return p, nil
 		}
 		if !retryable(ctx, ep, err) {
-			return nil, sessionError(err)
+			return nil, recipes.SessionError(err)
 		}
 	}
 }

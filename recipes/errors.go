@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/zkcoord/zkcoord/session"
 )
 
 // Sentinel errors shared by every recipe. Match them with errors.Is: the
@@ -93,3 +95,23 @@ func (e *LostError) Is(target error) bool { return target == ErrLost }
 
 // Unwrap returns the cause of the loss.
 func (e *LostError) Unwrap() error { return e.Cause }
+
+// SessionError puts an error from the session package in the recipes'
+// terms: the manager closed is ErrClosed, the session ended (expired, or out
+// of touch past its safe deadline) is a *LostError; anything else, a
+// connection loss or a ZooKeeper error, comes back as it is. Every recipe
+// returns session errors through it.
+func SessionError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, session.ErrClosed) && !errors.Is(err, ErrClosed):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	case errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrSafeDeadline):
+		if errors.Is(err, ErrLost) {
+			return err
+		}
+		return &LostError{Cause: err}
+	}
+	return err
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkcoord/zkcoord/session"
 )
 
 // Participant is one contender node as inspection sees it, whoever wrote
@@ -29,20 +30,33 @@ type Participant struct {
 // orders one session's reads after its own writes, and the server this
 // session reads from may lag behind the one another client wrote through,
 // so the server is first made to catch up with the leader (a sync).
+//
+// A read cut short by a lost connection or an ended session is made again
+// (reads are safe to repeat), in the next session if need be.
 func (q *Queue) Participants(ctx context.Context) ([]Participant, error) {
+	for {
+		ps, err := q.participants(ctx)
+		if err == nil || ctx.Err() != nil ||
+			!(errors.Is(err, session.ErrConnectionLoss) || errors.Is(err, ErrLost)) {
+			return ps, err
+		}
+	}
+}
+
+func (q *Queue) participants(ctx context.Context) ([]Participant, error) {
 	ep, err := q.m.Epoch(ctx)
 	if err != nil {
-		return nil, q.sessionError(err)
+		return nil, SessionError(err)
 	}
 	if err := ep.Sync(ctx, q.dir); err != nil && !errors.Is(err, zk.ErrNoNode) {
-		return nil, q.sessionError(err)
+		return nil, SessionError(err)
 	}
 	children, _, err := ep.Children(ctx, q.dir)
 	if errors.Is(err, zk.ErrNoNode) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, q.sessionError(err)
+		return nil, SessionError(err)
 	}
 	queue := SortContenders(children, q.markers...)
 	out := make([]Participant, len(queue))
@@ -70,7 +84,7 @@ func (q *Queue) Participants(ctx context.Context) ([]Participant, error) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, q.sessionError(err)
+		return nil, SessionError(err)
 	}
 	kept := out[:0]
 	for i := range out {

@@ -207,5 +207,5 @@ func (l *Lease) Guard(ctx context.Context, ops ...any) ([]zk.MultiResponse, erro
 	if len(res) > 1 {
 		res = res[1:]
 	}
-	return res, l.n.q.sessionError(err)
+	return res, SessionError(err)
 }

@@ -85,7 +85,7 @@ func (q *Queue) acquire(ctx context.Context, marker string, data []byte, rule Ru
 		}
 		ep, err := q.m.Epoch(ctx)
 		if err != nil {
-			return nil, q.sessionError(err)
+			return nil, SessionError(err)
 		}
 		l, err := q.acquireIn(ctx, ep, marker, data, rule, try)
 		// A session that ends while we only wait takes nothing from us but
@@ -108,19 +108,6 @@ func (q *Queue) acquireIn(ctx context.Context, ep *session.Epoch, marker string,
 		return nil, err
 	}
 	return l, nil
-}
-
-// sessionError turns a session error into the recipe's terms.
-func (q *Queue) sessionError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, session.ErrClosed):
-		return fmt.Errorf("%w: %w", ErrClosed, err)
-	case errors.Is(err, session.ErrExpired), errors.Is(err, session.ErrSafeDeadline):
-		return &LostError{Cause: err}
-	}
-	return err
 }
 
 // node is our contender in the queue, bound to the epoch that created it.
@@ -166,7 +153,7 @@ func (q *Queue) enqueue(ctx context.Context, ep *session.Epoch, marker string, d
 			}
 			n = found
 		default:
-			return nil, q.sessionError(err)
+			return nil, SessionError(err)
 		}
 		if err := ctx.Err(); err != nil {
 			if n != nil {
@@ -193,7 +180,7 @@ func (q *Queue) recover(ctx context.Context, ep *session.Epoch, id string) (*nod
 			if errors.Is(err, session.ErrConnectionLoss) {
 				continue
 			}
-			return nil, q.sessionError(err)
+			return nil, SessionError(err)
 		}
 		children, _, err := ep.Children(ctx, q.dir)
 		switch {
@@ -202,7 +189,7 @@ func (q *Queue) recover(ctx context.Context, ep *session.Epoch, id string) (*nod
 		case errors.Is(err, session.ErrConnectionLoss):
 			continue // reads are safe to repeat; the next waits for a connection
 		case err != nil:
-			return nil, q.sessionError(err)
+			return nil, SessionError(err)
 		}
 		name, ok := FindByProtectedID(children, id)
 		if !ok {
@@ -214,7 +201,7 @@ func (q *Queue) recover(ctx context.Context, ep *session.Epoch, id string) (*nod
 		case errors.Is(err, zk.ErrNoNode), errors.Is(err, session.ErrConnectionLoss):
 			continue
 		case err != nil:
-			return nil, q.sessionError(err)
+			return nil, SessionError(err)
 		}
 		if stat.EphemeralOwner == ep.SessionID() {
 			return n, nil
@@ -250,7 +237,7 @@ func (q *Queue) createDirs(ctx context.Context, ep *session.Epoch) (retry bool, 
 	for p := q.dir; p != "/"; p = Parent(p) {
 		ok, _, err := ep.Exists(ctx, p)
 		if err != nil {
-			return false, q.sessionError(err)
+			return false, SessionError(err)
 		}
 		if ok {
 			break
@@ -270,7 +257,7 @@ func (q *Queue) createDirs(ctx context.Context, ep *session.Epoch) (retry bool, 
 		case errors.Is(err, zk.ErrNoNode):
 			return true, nil
 		case err != nil && !errors.Is(err, zk.ErrNodeExists):
-			return false, q.sessionError(err)
+			return false, SessionError(err)
 		}
 	}
 	return false, nil
@@ -298,7 +285,7 @@ func (n *node) contenders(ctx context.Context, watch bool) (queue []Contender, s
 				return nil, -1, nil, nil, nil
 			}
 			if err != nil {
-				return nil, -1, nil, nil, n.q.sessionError(err)
+				return nil, -1, nil, nil, SessionError(err)
 			}
 		}
 		queue = SortContenders(children, n.q.markers...)
@@ -355,7 +342,7 @@ func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
 			case errors.Is(err, zk.ErrNoNode), errors.Is(err, session.ErrConnectionLoss):
 				continue // gone already, or unknown: decide again at once
 			case err != nil:
-				return nil, n.q.sessionError(err)
+				return nil, SessionError(err)
 			}
 			last = grantedWithout(rule, queue, self, d.Watch)
 		}
@@ -423,13 +410,13 @@ func (n *node) confirm(ctx context.Context) (token int64, err error) {
 	d := <-dir
 	switch {
 	case err != nil:
-		return 0, n.q.sessionError(err)
+		return 0, SessionError(err)
 	case !ok:
 		return 0, &LostError{Cause: fmt.Errorf("contender node %s deleted", n.path())}
 	case own.EphemeralOwner != n.ep.SessionID():
 		return 0, &LostError{Cause: fmt.Errorf("contender node %s owned by session 0x%x", n.path(), own.EphemeralOwner)}
 	case d.err != nil:
-		return 0, n.q.sessionError(d.err)
+		return 0, SessionError(d.err)
 	case !d.ok:
 		return 0, fmt.Errorf("directory %s not found while our node exists", n.q.dir)
 	}
@@ -453,6 +440,6 @@ func (n *node) remove(ctx context.Context) error {
 		case n.ep.Err() != nil:
 			return nil // the session is over and its nodes with it
 		}
-		return n.q.sessionError(err)
+		return SessionError(err)
 	}
 }

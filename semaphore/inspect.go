@@ -3,7 +3,6 @@ package semaphore
 import (
 	"context"
 	"errors"
-	"strconv"
 
 	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/recipes"
@@ -38,7 +37,7 @@ func (s *Semaphore) Status(ctx context.Context) (Status, error) {
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return st, err
 	}
-	if n, err := strconv.Atoi(string(data)); err == nil && n > 0 {
+	if n, ok := parseLimit(data); ok {
 		st.Limit = n
 	}
 	// Leases after the limit: the lease listing syncs first, so it is no

@@ -172,9 +172,9 @@ func (s *Semaphore) checkLimit(ctx context.Context) error {
 			return err
 		}
 		if len(data) > 0 {
-			stored, perr := strconv.Atoi(string(data))
+			stored, ok := parseLimit(data)
 			switch {
-			case perr != nil || stored <= 0:
+			case !ok:
 				return fmt.Errorf("%w: %s holds %q, not a semaphore's limit", recipes.ErrInvalidPath, s.path, truncate(data))
 			case stored == s.max:
 				return nil
@@ -188,6 +188,13 @@ func (s *Semaphore) checkLimit(ctx context.Context) error {
 		}
 		return err
 	}
+}
+
+// parseLimit reads a limit as the semaphore stores it: a positive decimal
+// number, the convention kazoo's Semaphore shares.
+func parseLimit(data []byte) (int, bool) {
+	n, err := strconv.Atoi(string(data))
+	return n, err == nil && n > 0
 }
 
 func truncate(b []byte) string {
