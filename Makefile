@@ -3,7 +3,7 @@ GO        ?= go
 PKGS      := ./...
 ENSEMBLE_DIR ?= $(CURDIR)/.ensemble
 
-.PHONY: all test demo lint vet fmt install-zookeeper install-peers ensemble-up ensemble-down bench fuzz
+.PHONY: all test demo lint vet fmt install-zookeeper install-peers ensemble-up ensemble-down bench fuzz safety
 
 all: lint test
 
@@ -15,10 +15,17 @@ install-zookeeper:
 install-peers: install-zookeeper
 	@bash scripts/install-peers
 
+# PostgreSQL's server binaries, for fence's tests against a real database
+# (fence/fencetest starts throwaway clusters). After install-peers, for the
+# same reason.
+.PHONY: install-postgres
+install-postgres: install-peers
+	@bash scripts/install-postgres
+
 # The chaos suite runs an ensemble and a dozen processes of its own: it goes
 # after the other packages, alone, so that its load cannot starve their
 # timers (a test that checks a loss signal against a takeover measures them).
-test: install-zookeeper install-peers lint
+test: install-zookeeper install-peers install-postgres lint
 	$(GO) test -count=1 -race -timeout 15m -skip '^TestDocker$$' $$($(GO) list ./... | grep -v /chaos)
 	$(GO) test -count=1 -race -timeout 5m ./chaos/...
 
@@ -47,12 +54,23 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzValidatePath -fuzztime 60s ./recipes/
 	$(GO) test -run '^$$' -fuzz FuzzParseContender -fuzztime 60s ./recipes/
 
+# The loss signal against a takeover at ZooKeeper's shipped timings
+# (tickTime 2s, syncLimit 5) with 10s sessions: TRIALS trials each of an
+# isolated follower, an isolated leader, and the control. `make test` runs
+# one of each. About 25 minutes at 20.
+TRIALS ?= 20
+safety: install-zookeeper
+	ZKCOORD_SAFETY_TRIALS=$(TRIALS) $(GO) test -count=1 -v -timeout 90m -run '^TestLossSignalBeatsTakeover$$' ./session/
+
 # The chaos suite, long: faults for DURATION on a random seed (printed).
 # `make test` runs a one-minute version (chaos/TestChaos).
 DURATION ?= 10m
+# fast (100ms ticks, 2s sessions) or shipped (ZooKeeper's own: 2s ticks,
+# syncLimit 5, 10s sessions).
+TIMINGS ?= fast
 .PHONY: chaos
 chaos: install-zookeeper
-	$(GO) run ./chaos/cmd/chaos -duration $(DURATION)
+	$(GO) run ./chaos/cmd/chaos -duration $(DURATION) -timings $(TIMINGS)
 
 # Docker (docker/): a ZooKeeper image built from Debian's packages with no
 # registry (docker/build-image, as root or through sudo), a 3-node compose

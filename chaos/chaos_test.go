@@ -13,7 +13,9 @@ func TestMain(m *testing.M) { zktest.RunMain(m) }
 
 // TestChaos is the short bounded run: a minute of faults on a fixed seed,
 // failing on any violation. `make chaos` runs the same for longer, with a
-// random seed.
+// random seed. CHAOS_TIMINGS=shipped runs it at ZooKeeper's shipped timings
+// instead of the fast ones (see Timings); each fault then lasts tens of
+// seconds, so give it -timeout 30m.
 func TestChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("chaos: a minute of fault injection; skipped under -short")
@@ -31,7 +33,11 @@ func TestChaos(t *testing.T) {
 		bin, err := Build(ctx, binDir)
 		ch <- built{bin, err}
 	}()
-	c := zktest.Start(t, zktest.Options{Nodes: 3})
+	opts, sessionTimeout, err := ClusterOptions(os.Getenv("CHAOS_TIMINGS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := zktest.Start(t, opts)
 	b := <-ch
 	c.RequireFaults(t)
 	if b.err != nil {
@@ -49,12 +55,13 @@ func TestChaos(t *testing.T) {
 		os.RemoveAll(dir)
 	})
 	rep, err := Run(t.Context(), Config{
-		Seed:     20260707,
-		Duration: 55 * time.Second,
-		Cluster:  c,
-		Bin:      b.bin,
-		Dir:      dir,
-		Logf:     t.Logf,
+		Seed:           20260707,
+		Duration:       55 * time.Second,
+		SessionTimeout: sessionTimeout,
+		Cluster:        c,
+		Bin:            b.bin,
+		Dir:            dir,
+		Logf:           t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)

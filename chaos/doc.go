@@ -9,7 +9,10 @@
 //
 //   - two chaos-register processes: the fenced register, which accepts a
 //     write only if its token is at least the highest it accepted for that
-//     key, and an unfenced one that accepts everything. Every holder writes
+//     key, and an unfenced one that accepts everything. Both keep their
+//     keys in a database, SQLite in Config.Dir (PostgreSQL when
+//     POSTGRES_URL is set), and the fenced one checks tokens through
+//     zkcoord/fence, in the write's transaction. Every holder writes
 //     the same values to both, so one schedule yields both the run under
 //     test and its control;
 //   - Config.Clients chaos-client processes, each with one session manager
@@ -41,8 +44,23 @@
 // client from every server for longer than the session timeout; SIGSTOP
 // the client that has just acquired the mutex, past the session timeout
 // and until a newer holder has written to both registers, then SIGCONT it
-// (the seed scenario); delay one client's link both ways. After each heal
-// it waits until every key was acquired again, then pauses briefly.
+// (the seed scenario); delay one client's link both ways; cut the mutex
+// holder's server off from its peers (the holder keeps its links to every
+// server), past the session timeout and syncLimit × tickTime; cut the
+// leader off from its peers together with the clients attached to it (the
+// minority side of a partition); drop what one server sends to another,
+// one way. After each heal it waits until every key was acquired again,
+// then pauses briefly.
+//
+// # Timings
+//
+// The ensemble runs at zktest's fast timings (100 ms tick, syncLimit × tick
+// = 1 s, 2 s sessions, 1 s margin) or at ZooKeeper's shipped ones (2 s
+// tick, syncLimit 5, 10 s sessions): ClusterOptions, `go run
+// ./chaos/cmd/chaos -timings shipped`, or CHAOS_TIMINGS=shipped for
+// TestChaos. At the shipped timings a server cut off from its peers serves
+// its clients for as long as a session lasts, which is what the isolation
+// faults put to the test.
 //
 // # The checks
 //

@@ -20,10 +20,19 @@ const (
 	Partition    = "partition"     // cut or blackhole one client from every server, past the session timeout
 	Pause        = "pause"         // SIGSTOP the mutex holder past the session timeout, then SIGCONT
 	Latency      = "latency"       // delay one client's link both ways
+	// IsolateHolder cuts the mutex holder's server off from its peers,
+	// past the session timeout; the holder's link to every server stays.
+	IsolateHolder = "isolate-holder-server"
+	// IsolateLeader cuts the leader off from its peers and the clients
+	// attached to it from the other servers: the minority side of a
+	// partition, past the session timeout.
+	IsolateLeader = "isolate-leader"
+	// OneWayCut drops what one server sends to another, for a while.
+	OneWayCut = "one-way-cut"
 )
 
 // FaultKinds lists every kind the nemesis injects.
-var FaultKinds = []string{KillLeader, KillFollower, QuorumLoss, Partition, Pause, Latency}
+var FaultKinds = []string{KillLeader, KillFollower, QuorumLoss, Partition, Pause, Latency, IsolateHolder, IsolateLeader, OneWayCut}
 
 // Fault is one injected fault. Times are on the shared clock.
 type Fault struct {
@@ -176,13 +185,19 @@ func (n *nemesis) inject(ctx context.Context, f *Fault) error {
 		return n.pause(ctx, f)
 	case Latency:
 		return n.latency(ctx, f)
+	case IsolateHolder:
+		return n.isolateHolder(ctx, f)
+	case IsolateLeader:
+		return n.isolateLeader(ctx, f)
+	case OneWayCut:
+		return n.oneWayCut(ctx, f)
 	}
 	return fmt.Errorf("unknown fault %q", f.Kind)
 }
 
 // leader waits for the ensemble to name one.
 func (n *nemesis) leader(ctx context.Context) (int, error) {
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second+10*n.c.Options().TickTime)
 	defer cancel()
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
@@ -212,7 +227,7 @@ func (n *nemesis) restart(ctx context.Context, servers ...int) error {
 		}
 		delete(n.killed, i)
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second+10*n.c.Options().TickTime)
 	defer cancel()
 	return n.c.WaitServing(wctx)
 }
@@ -391,6 +406,9 @@ func (n *nemesis) cleanup(ctx context.Context) error {
 	for _, l := range n.links {
 		l.Heal()
 		l.SetLatency(0)
+	}
+	if err := n.c.HealPeers(); err != nil {
+		return err
 	}
 	var servers []int
 	for i := range n.killed {

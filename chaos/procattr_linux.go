@@ -5,9 +5,9 @@ package chaos
 import "syscall"
 
 // procAttr asks the kernel to kill a child when the harness dies, so an
-// interrupted run leaves no client or register behind. (Pdeathsig follows
-// the forking OS thread, which the Go runtime keeps for the process's life
-// unless a goroutine exits while locked to it.)
+// interrupted run leaves no client or register behind. Pdeathsig follows
+// the forking OS thread, not the process: children are started through
+// internal/proc, which keeps that thread for the child alone.
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/zkcoord/zkcoord/chaos/internal/proto"
+	childproc "github.com/zkcoord/zkcoord/internal/proc"
 )
 
 // Binaries are the suite's programs, built once per run.
@@ -68,9 +69,18 @@ func (p *proc) stop(timeout time.Duration) error {
 		}
 		return nil
 	case <-t.C:
+		// A Go program's answer to SIGQUIT is every goroutine's stack, on
+		// its stderr (the process's log): what it was stuck on.
+		_ = p.signal(syscall.SIGQUIT)
+		q := time.NewTimer(2 * time.Second)
+		defer q.Stop()
+		select {
+		case <-p.done:
+		case <-q.C:
+		}
 		_ = p.signal(syscall.SIGKILL)
 		<-p.done
-		return fmt.Errorf("%s did not exit within %v of SIGTERM: killed", p.name, timeout)
+		return fmt.Errorf("%s did not exit within %v of SIGTERM: killed (stacks in its log)", p.name, timeout)
 	}
 }
 
@@ -96,11 +106,8 @@ func start(name, bin string, args []string, errPath string, onLine func(string))
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("chaos: starting %s: %w", name, err)
-	}
 	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
+	if err := childproc.Start(cmd, func() {
 		defer close(p.done)
 		in := bufio.NewReader(stdout)
 		for {
@@ -114,7 +121,9 @@ func start(name, bin string, args []string, errPath string, onLine func(string))
 		}
 		// Everything read: now Wait may close the pipe.
 		p.err = cmd.Wait()
-	}()
+	}); err != nil {
+		return nil, fmt.Errorf("chaos: starting %s: %w", name, err)
+	}
 	return p, nil
 }
 
@@ -122,7 +131,8 @@ func start(name, bin string, args []string, errPath string, onLine func(string))
 func startRegister(bin, dir, name string, fenced bool) (*proc, string, error) {
 	addr := make(chan string, 1)
 	p, err := start("register "+name, bin,
-		[]string{"-fenced=" + fmt.Sprint(fenced), "-log", filepath.Join(dir, "register-"+name+".jsonl")},
+		[]string{"-fenced=" + fmt.Sprint(fenced), "-name", name, "-log", filepath.Join(dir, "register-"+name+".jsonl"),
+			"-db", filepath.Join(dir, "register-"+name+".db")}, // or POSTGRES_URL, inherited
 		filepath.Join(dir, "register-"+name+".stderr"),
 		func(line string) {
 			if a, ok := strings.CutPrefix(line, "ADDR "); ok {

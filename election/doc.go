@@ -10,9 +10,10 @@
 // lock's lease it has a fencing Token, a Done channel and a Context that end
 // before any other candidate can be elected (a leader cut off from the
 // ensemble keeps leading while its session may still be alive, and stops
-// before the server can expire it), and Resign. Proclaim publishes a value,
-// such as the leader's address, for everyone who watches the election,
-// without giving leadership up.
+// before the server can expire it), and Resign. A candidate may campaign
+// with a value, such as its address (CampaignWith, WithValue): observers
+// see it from the first instant the candidate leads. Proclaim publishes a
+// new value later, without giving leadership up.
 //
 // Run is the loop a scheduler wants: campaign, run a function while leading,
 // give leadership up when it returns or is lost, join the election again,
@@ -25,12 +26,15 @@
 //
 // Curator's LeaderLatch writes the participant id as the node's bytes and
 // hands them back to applications as the id (getLeader, getParticipants).
-// A zkcoord candidate writes its identity the same way, and nothing else
-// ever, so its node cannot be told from a Curator candidate's. A proclaimed
-// value goes into the election directory's own data instead, tagged with
-// the leader's node name ("<node>\x00<value>"); observers credit it to the
-// leader only while that node leads. Writing it into the leader's node
-// would break Curator successors: LeaderLatch watches its predecessor with
-// a one-shot data watch and renews it only when the node is deleted, so a
-// data change would leave it deaf to the leader leaving.
+// A zkcoord candidate writes its identity the same way, followed, if it
+// campaigns with a value, by a NUL and the value; it is written once, when
+// the node is created, and never changed. Identities therefore cannot hold
+// a NUL, and a Curator peer sees such a candidate's id as identity, NUL,
+// value. A value proclaimed later goes into the election directory's own
+// data instead, tagged with the leader's node name ("<node>\x00<value>");
+// observers credit it to the leader only while that node leads. Writing it
+// into the leader's node would break Curator successors: LeaderLatch
+// watches its predecessor with a one-shot data watch and renews it only
+// when the node is deleted, so a data change would leave it deaf to the
+// leader leaving.
 package election

@@ -2,6 +2,7 @@ package election_test
 
 import (
 	"errors"
+	"path"
 	"regexp"
 	"testing"
 	"time"
@@ -124,10 +125,16 @@ func TestCuratorLayout(t *testing.T) {
 	// create it again until our node lands in it, as Curator does.
 	var jpath string
 	for {
-		if _, err := jep.CreateContainer(ctx, dir, nil, zk.WorldACL(zk.PermAll)); err != nil && !errors.Is(err, zk.ErrNodeExists) {
+		_, err := jep.CreateContainer(ctx, dir, nil, zk.WorldACL(zk.PermAll))
+		if errors.Is(err, zk.ErrNoNode) { // the container above was reaped too
+			if err := recipes.EnsurePath(ctx, java, path.Dir(dir), nil); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			t.Fatal(err)
 		}
-		var err error
 		jpath, err = jep.Create(ctx, dir+"/_c_1b4e28ba-2fa1-11d2-883f-0016d3cca427-latch-", []byte("java-scheduler-1"), zk.FlagEphemeralSequential, zk.WorldACL(zk.PermAll))
 		if errors.Is(err, zk.ErrNoNode) {
 			continue

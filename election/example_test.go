@@ -39,17 +39,15 @@ func Example() {
 	changes := el.Observe(octx)
 	fmt.Println("leader at first:", describe(<-changes))
 
-	term, err := el.Campaign(ctx)
+	// The address goes in with the candidacy: nobody ever sees this
+	// instance lead without it. (Proclaim changes it later.)
+	term, err := el.CampaignWith(ctx, []byte("10.0.0.1:8080"))
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	// Work under term.Context(): it is cancelled if leadership is lost.
 	// Give term.Token() to anything that can refuse a deposed leader.
-	if err := term.Proclaim(ctx, []byte("10.0.0.1:8080")); err != nil {
-		fmt.Println(err)
-		return
-	}
 	for p := range changes {
 		if p != nil && p.Value != nil {
 			fmt.Println("leader:", describe(p))

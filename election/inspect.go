@@ -18,7 +18,9 @@ import (
 // alone learns when it is elected.
 type Participant struct {
 	recipes.Participant
-	// Value is what the candidate proclaimed while leading, nil if nothing.
+	// Value is what the candidate publishes: for the leader, what it
+	// proclaimed last, else the value it campaigned with; for a candidate
+	// still waiting, the value it campaigned with. Nil if none.
 	Value []byte
 }
 
@@ -33,11 +35,12 @@ func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
 	out := make([]Participant, len(ps))
 	for i, p := range ps {
 		out[i] = Participant{Participant: p}
+		out[i].Identity, out[i].Value = splitNode([]byte(p.Identity))
 	}
 	if len(out) == 0 {
 		return out, nil
 	}
-	// Only the leader's value is kept, as Leader reports it.
+	// A proclaimed value counts for the leader only, as Leader reports it.
 	ep, err := e.q.Manager().Epoch(ctx)
 	if err != nil {
 		return nil, recipes.SessionError(err)
@@ -46,6 +49,8 @@ func (e *Election) Participants(ctx context.Context) ([]Participant, error) {
 	if err != nil && !errors.Is(err, zk.ErrNoNode) {
 		return nil, recipes.SessionError(err)
 	}
-	out[0].Value = valueOf(dirData, out[0].Name)
+	if v, ok := valueOf(dirData, out[0].Name); ok {
+		out[0].Value = v
+	}
 	return out, nil
 }

@@ -45,11 +45,15 @@ func (l *Leadership) Resign(ctx context.Context) error { return l.lease.Release(
 // everyone who watches the election, without giving leadership up. The
 // write is applied only while this term lasts, whatever this process
 // believes: a deposed leader gets recipes.ErrNotHeld and observers never see
-// its value. An empty value withdraws the last one.
+// its value. It replaces the value the term campaigned with; an empty value
+// withdraws both.
 //
-// The value is stored in the leader's node after its identity; see the
-// package documentation for the format. Identity and value together must
-// fit in recipes.MaxDataLen.
+// The value is stored in the election directory's own data, tagged with
+// the name of the leader's node, not in the leader's node: a change there
+// would stall a Curator successor (see the package documentation). Node
+// name and value together must fit in recipes.MaxDataLen. To be observed
+// with a value from the first instant of the term, campaign with it
+// instead (CampaignWith).
 func (l *Leadership) Proclaim(ctx context.Context, value []byte) error {
 	data := encode(recipes.Base(l.Path()), value)
 	if err := recipes.ValidateData(data); err != nil {

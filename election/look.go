@@ -74,12 +74,13 @@ func (e *Election) look(ctx context.Context, ep *session.Epoch, w *watches) (*Pa
 }
 
 func participant(c recipes.Contender, data []byte, stat *zk.Stat, dirData []byte) *Participant {
+	identity, _ := splitNode(data)
 	return &Participant{
 		Participant: recipes.Participant{
-			Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: string(data),
+			Name: c.Name, Marker: c.Marker, Seq: c.Seq, Identity: identity,
 			Since: time.UnixMilli(stat.Ctime), Zxid: stat.Czxid, Session: stat.EphemeralOwner,
 		},
-		Value: valueOf(dirData, c.Name),
+		Value: leaderValue(c.Name, data, dirData),
 	}
 }
 

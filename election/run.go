@@ -10,9 +10,10 @@ import (
 
 // Run takes part in the election until ctx ends: it campaigns, calls fn
 // while leading, resigns when fn returns, and campaigns again (Curator's
-// LeaderSelector with autoRequeue). fn's context is cancelled when the term
-// is lost or ctx ends, and carries the Leadership (FromContext), for its
-// Token and Proclaim. fn must return once its context is done: Run returns
+// LeaderSelector with autoRequeue); each campaign carries the value set by
+// WithValue, if any. fn's context is cancelled when the term is lost (in
+// the call that ends the term) or ctx ends, and carries the Leadership
+// (FromContext), for its Token and Proclaim. fn must return once its context is done: Run returns
 // only after fn has, leaving nothing running and no node behind.
 //
 // Nothing that goes wrong is dropped: handle receives, from Run's
@@ -64,13 +65,15 @@ func (e *Election) Run(ctx context.Context, fn func(ctx context.Context) error, 
 // term runs fn for one term and ends the term; it returns what there is
 // to report of it.
 func (e *Election) term(ctx context.Context, l *Leadership, fn func(context.Context) error) error {
-	lctx, cancel := context.WithCancelCause(context.WithValue(ctx, leadershipKey{}, l))
-	stop := context.AfterFunc(l.Context(), func() { cancel(context.Cause(l.Context())) })
+	// fn's context ends with the term in the very call that ends the term
+	// (see withLease): a leader cut off from the ensemble stops before
+	// anyone else can be elected, not once a goroutine gets to it.
+	lctx, stop := recipes.WithLease(ctx, l.Context())
+	lctx = context.WithValue(lctx, leadershipKey{}, l)
 	over := false
 	end := func() error {
 		over = true
 		stop()
-		cancel(nil)
 		lost := l.Err()
 		err := l.Resign(context.WithoutCancel(ctx))
 		if lost != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/zkcoord/zkcoord/mutex"
 	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/rwlock"
@@ -291,6 +292,12 @@ func TestCurator(t *testing.T) {
 		if log := fx.log(); len(log) != len(hs)*rounds {
 			t.Errorf("log has %d entries, want %d", len(log), len(hs)*rounds)
 		}
+		// zkcoord's semaphore node is persistent, so that the limit outlives
+		// idle spells: retire it once the server has reaped its containers.
+		eventually(t, "semaphore node retired", func() (bool, string) {
+			err := fx.epoch().Delete(fx.ctx, fx.lock, -1)
+			return err == nil || errors.Is(err, zk.ErrNoNode), fmt.Sprint(err)
+		})
 		fx.finish(g.session)
 	})
 
@@ -328,6 +335,17 @@ func TestCurator(t *testing.T) {
 	})
 
 	t.Run("Election", func(t *testing.T) { testElection(t, c, java) })
+
+	// Curator waiters right behind zkcoord holders that may mark their
+	// nodes (issue 13) acquire as each releases: see behind_test.go.
+	t.Run("MutexBehindZkcoordHolder", func(t *testing.T) { testMutexBehindMarked(t, c, java, "mb") })
+	t.Run("RWLockBehindZkcoordWriter", func(t *testing.T) { testRWLockBehindMarked(t, c, java) })
+	t.Run("LatchBehindZkcoordLeader", func(t *testing.T) { testLatchBehindLeader(t, c, java) })
+	// The same with the mark made by the test, today; and the control: a
+	// mark stalls LeaderLatch.
+	t.Run("MutexBehindMarkedNode", func(t *testing.T) { testPeerBehindMarkedNode(t, c, java, "mm", false) })
+	t.Run("RWLockBehindMarkedWriter", func(t *testing.T) { testPeerBehindMarkedNode(t, c, java, "rm", true) })
+	t.Run("LatchLosesWatchOnMark", func(t *testing.T) { testLatchLosesWatchOnMark(t, c, java) })
 
 	// Curator orders kazoo's "__lock__" names by the whole name, after its
 	// own: with a kazoo client holding, a Curator client acquires too.

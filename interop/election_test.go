@@ -24,8 +24,15 @@ func testElection(t *testing.T, c *zktest.Cluster, java *peer) {
 		p *peer
 		h string
 	}{{g, "el.g1"}, {g, "el.g2"}, {java, "el.c3"}, {java, "el.c4"}, {g, "el.g5"}}
+	// el.g2 campaigns with its address, written into its node when it
+	// joins: Curator's el.c3, which watches that node, must still take over.
+	data := map[string]string{"el.g2": "el.g2@http://g2"}
 	for _, x := range candidates {
-		x.p.do(t, "ok "+x.h, "latch %s %s %s", x.h, fx.lock, x.h)
+		d := x.h
+		if v, ok := data[x.h]; ok {
+			d = v
+		}
+		x.p.do(t, "ok "+x.h, "latch %s %s %s", x.h, fx.lock, d)
 	}
 	curatorLeader := func() string { return java.do(t, "leader el.q", "leader el.q %s", fx.lock) }
 
@@ -69,6 +76,8 @@ func testElection(t *testing.T, c *zktest.Cluster, java *peer) {
 		electionQueue(t, fx, observer, strings.Join(queue[i:], " "))
 		if leader, err := observer.Leader(fx.ctx); err != nil || leader == nil || leader.Session != x.p.session {
 			t.Errorf("zkcoord's Leader with %s leading: %+v %v", x.h, leader, err)
+		} else if x.h == "el.g2" && (leader.Identity != "el.g2" || string(leader.Value) != "http://g2") {
+			t.Errorf("zkcoord's Leader with el.g2 leading: identity %q value %q, want el.g2 and its campaign value", leader.Identity, leader.Value)
 		}
 		if got := curatorLeader(); !strings.HasPrefix(got, x.h) {
 			t.Errorf("Curator's LeaderLatch.getLeader says %q, want %s", got, x.h)

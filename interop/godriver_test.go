@@ -251,7 +251,9 @@ func (d *goDriver) add(f []string) error {
 			}
 		}
 	case "latch":
-		e, err := election.New(d.m, f[2], election.WithIdentity(data))
+		// "<identity>@<value>" campaigns with a value (CampaignWith).
+		identity, value, _ := strings.Cut(data, "@")
+		e, err := election.New(d.m, f[2], election.WithIdentity(identity), election.WithValue([]byte(value)))
 		if err != nil {
 			return err
 		}

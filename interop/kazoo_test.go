@@ -88,6 +88,12 @@ func TestKazoo(t *testing.T) {
 		fx.finish(g.session)
 	})
 
+	// kazoo waiters right behind zkcoord holders that may mark their nodes
+	// (issue 13) acquire as each releases: see behind_test.go. (kazoo's
+	// Election cannot share zkcoord's election: there is no election here.)
+	t.Run("MutexBehindZkcoordHolder", func(t *testing.T) { testMutexBehindMarked(t, c, py, "kb") })
+	t.Run("MutexBehindMarkedNode", func(t *testing.T) { testPeerBehindMarkedNode(t, c, py, "km", false) })
+
 	// zkcoord's inspection names a kazoo holder and kazoo waiters by their
 	// identifier (the node data) and session, in queue order. zkcoord's
 	// own names look like Curator's, so it warns of the mix it cannot tell

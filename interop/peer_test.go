@@ -69,30 +69,40 @@ func (p *peer) send(t testing.TB, format string, args ...any) {
 // takes it and returns the rest of it. Any "error" line fails the test.
 func (p *peer) expect(t testing.TB, want string) string {
 	t.Helper()
-	deadline := time.NewTimer(step)
+	rest, err := p.await(want, step)
+	if err != nil {
+		t.Fatalf("%s: %v%s", p.name, err, p.stderrTail())
+	}
+	return rest
+}
+
+// await is expect that reports, rather than fails the test: an "error"
+// line, the driver's exit, or d passing with no such line.
+func (p *peer) await(want string, d time.Duration) (string, error) {
+	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
 		p.mu.Lock()
 		for i, l := range p.lines {
 			if strings.HasPrefix(l, "error ") {
 				p.mu.Unlock()
-				t.Fatalf("%s: %s (while waiting for %q)%s", p.name, l, want, p.stderrTail())
+				return "", fmt.Errorf("%s (while waiting for %q)", l, want)
 			}
 			if l == want || strings.HasPrefix(l, want+" ") {
 				p.lines = append(p.lines[:i:i], p.lines[i+1:]...)
 				p.mu.Unlock()
-				return strings.TrimPrefix(strings.TrimPrefix(l, want), " ")
+				return strings.TrimPrefix(strings.TrimPrefix(l, want), " "), nil
 			}
 		}
 		exited, exitErr, changed := p.exited, p.exitErr, p.changed
 		p.mu.Unlock()
 		if exited {
-			t.Fatalf("%s: exited (%v) while the test waited for %q%s", p.name, exitErr, want, p.stderrTail())
+			return "", fmt.Errorf("exited (%v) while the test waited for %q", exitErr, want)
 		}
 		select {
 		case <-changed:
 		case <-deadline.C:
-			t.Fatalf("%s: no %q within %v; unread: %q%s", p.name, want, step, p.unread(), p.stderrTail())
+			return "", fmt.Errorf("no %q within %v; unread: %q", want, d, p.unread())
 		}
 	}
 }

@@ -125,3 +125,24 @@ func TestEdgeInputs(t *testing.T) {
 	}
 	ep.Delete(ctx, eph, -1)
 }
+
+// An ACL that does not let the creator delete its own node is refused up
+// front: a waiter that gave up could not delete its node, which would head
+// the queue one day with nobody to release it.
+func TestACLWithoutDeleteRefused(t *testing.T) {
+	c := zktest.Shared(t)
+	dir := dirFor(t)
+	m := manager(t, c.Servers(), healthy)
+	for _, acl := range [][]zk.ACL{
+		zk.WorldACL(zk.PermAll &^ zk.PermDelete),
+		append(zk.DigestACL(zk.PermCreate|zk.PermRead, "deployer", "pw"), zk.WorldACL(zk.PermDelete|zk.PermRead)...),
+		{},
+	} {
+		if _, err := mutex.New(m, dir, mutex.WithACL(acl)); !errors.Is(err, recipes.ErrInvalidArgument) {
+			t.Errorf("ACL %v: %v, want ErrInvalidArgument", acl, err)
+		}
+	}
+	if _, err := mutex.New(m, dir, mutex.WithACL(zk.DigestACL(zk.PermCreate|zk.PermDelete|zk.PermRead, "deployer", "pw"))); err != nil {
+		t.Errorf("an ACL granting create and delete together: %v", err)
+	}
+}

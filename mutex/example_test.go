@@ -2,10 +2,12 @@ package mutex_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/zkcoord/zkcoord/mutex"
+	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/session"
 	"github.com/zkcoord/zkcoord/zktest"
 )
@@ -51,8 +53,18 @@ func Example() {
 		return
 	}
 	fmt.Println("next token is larger:", again.Token() > first)
+
+	// A wait bounded by a timeout says where it stood when it gave up.
+	wctx, stop := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer stop()
+	_, err = migration.Lock(wctx)
+	var wait *recipes.WaitError
+	if errors.As(err, &wait) && errors.Is(err, context.DeadlineExceeded) {
+		fmt.Println("gave up behind", wait.Ahead, "holder")
+	}
 	again.Unlock(ctx)
 	// Output:
 	// holding: true
 	// next token is larger: true
+	// gave up behind 1 holder
 }

@@ -21,9 +21,9 @@ var (
 	clean      = testutil.Clean
 )
 
-func dirFor(t *testing.T) string { return testutil.Dir(t, "mutex") }
+func dirFor(t testing.TB) string { return testutil.Dir(t, "mutex") }
 
-func newMutex(t *testing.T, m *session.Manager, dir string, opts ...mutex.Option) *mutex.Mutex {
+func newMutex(t testing.TB, m *session.Manager, dir string, opts ...mutex.Option) *mutex.Mutex {
 	t.Helper()
 	mu, err := mutex.New(m, dir, opts...)
 	if err != nil {

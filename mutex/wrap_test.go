@@ -43,13 +43,11 @@ func TestWrappedSuffixesOnServer(t *testing.T) {
 	}
 	ensureDir := func(t *testing.T, ep *session.Epoch, d string) {
 		t.Helper()
-		for i := 1; i <= len(d); i++ {
-			if i == len(d) || d[i] == '/' {
-				_, err := ep.Create(ctx, d[:i], nil, zk.FlagPersistent, zk.WorldACL(zk.PermAll))
-				if err != nil && !errors.Is(err, zk.ErrNodeExists) {
-					t.Fatalf("creating %s: %v", d[:i], err)
-				}
-			}
+		// Ancestors may be empty containers the server reaps at any
+		// moment; MakePath walks back up when one vanishes.
+		persistent := recipes.NodeSpec{Persistent: true}
+		if err := recipes.MakePath(ctx, ep, d, persistent, persistent); err != nil {
+			t.Fatalf("creating %s: %v", d, err)
 		}
 	}
 

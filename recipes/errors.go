@@ -115,3 +115,12 @@ func SessionError(err error) error {
 	}
 	return err
 }
+
+// lost is the *LostError for cause. A loss caused by the manager's Close
+// matches ErrClosed too, as every other error after Close does.
+func lost(cause error) *LostError {
+	if errors.Is(cause, session.ErrClosed) && !errors.Is(cause, ErrClosed) {
+		cause = fmt.Errorf("%w: %w", ErrClosed, cause)
+	}
+	return &LostError{Cause: cause}
+}

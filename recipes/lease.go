@@ -37,12 +37,15 @@ type Lease struct {
 
 	mu       sync.Mutex
 	released bool
-	watching chan struct{} // closed when the monitor returns
+	watching chan struct{}          // closed when the monitor returns
+	hooks    map[uint64]func(error) // OnEnd's; nil once ended
+	nextHook uint64
 }
 
 func newLease(n *node, token int64, queue int) *Lease {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	l := &Lease{n: n, token: token, queue: queue, acquiredAt: time.Now(), ctx: ctx, cancel: cancel, watching: make(chan struct{})}
+	l := &Lease{n: n, token: token, queue: queue, acquiredAt: time.Now(), ctx: ctx, cancel: cancel,
+		watching: make(chan struct{}), hooks: map[uint64]func(error){}}
 	// The epoch's end is the one loss that must be signalled before anyone
 	// else can acquire: the server deletes our node right after it.
 	unhook := n.ep.OnEnd(func(err error) { l.lose(err) })
@@ -51,13 +54,18 @@ func newLease(n *node, token int64, queue int) *Lease {
 	return l
 }
 
-// Token is the fencing token: it increases strictly from one holder to the
-// next, even across session expiry or the recipe directory being deleted
-// and created again, because it is a ZooKeeper zxid (the directory's pzxid
-// read when the acquisition was confirmed, after every earlier holder's
-// node was gone). A resource that remembers the highest token it has seen
-// and refuses lower ones cannot be written by a holder that lost its lease
-// and does not know it yet.
+// Token is the fencing token: the czxid of the lease's own node, the zxid
+// of the transaction that created it. Exclusive holders are granted in the
+// order their nodes were created, so it increases strictly from one holder
+// to the next, even across session expiry or the recipe directory being
+// deleted and created again; and since a node's czxid never changes, no
+// server's lag can make it repeat an earlier holder's. A resource that
+// remembers the highest token it has seen and refuses lower ones cannot be
+// written by a holder that lost its lease and does not know it yet.
+//
+// Leases held together (an rwlock's readers, a semaphore's permits) have
+// different tokens, each above every token of an exclusive holder that
+// held before it and below every one that holds after it.
 func (l *Lease) Token() int64 { return l.token }
 
 // Path is the lease's node.
@@ -88,9 +96,42 @@ func (l *Lease) Err() error {
 	return context.Cause(l.ctx) // what finish cancelled it with
 }
 
+// OnEnd arranges for f to run with the lease's Err when the lease ends, in
+// the call that ends it, right after Done closes: a lease made of others
+// (a semaphore's permits) ends with them without waiting for a goroutine,
+// so when the session's epoch ends it ends before anyone else can acquire.
+// f must not block. If the lease has ended, f runs at once. stop cancels
+// the arrangement and reports whether it did so before f ran.
+func (l *Lease) OnEnd(f func(error)) (stop func() bool) {
+	l.mu.Lock()
+	if l.hooks == nil {
+		l.mu.Unlock()
+		f(context.Cause(l.ctx))
+		return func() bool { return false }
+	}
+	id := l.nextHook
+	l.nextHook++
+	l.hooks[id] = f
+	l.mu.Unlock()
+	return func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		_, ok := l.hooks[id]
+		delete(l.hooks, id)
+		return ok
+	}
+}
+
 func (l *Lease) finish(err error) {
 	l.once.Do(func() {
 		l.cancel(err)
+		l.mu.Lock()
+		hooks := l.hooks
+		l.hooks = nil
+		l.mu.Unlock()
+		for _, f := range hooks {
+			f(err)
+		}
 		if unhook := l.unhook.Load(); unhook != nil {
 			(*unhook)()
 		}
@@ -102,7 +143,7 @@ func (l *Lease) finish(err error) {
 	})
 }
 
-func (l *Lease) lose(cause error) { l.finish(&LostError{Cause: cause}) }
+func (l *Lease) lose(cause error) { l.finish(lost(cause)) }
 
 // monitor keeps a watch on our own node, so that a deletion by anyone else
 // ends the lease, and ends it with the epoch. Setting the watch also checks
@@ -159,9 +200,12 @@ func (l *Lease) monitor() {
 }
 
 // Release gives the lease up and deletes its node, so the next contender
-// can go. It returns once the node is gone, waiting through a disconnection
-// if it must (at most until the session's safe deadline, which deletes the
-// node anyway). A second call, or a call after loss, reports ErrNotHeld.
+// can go. The lease ends at once; Release returns once the node is gone, or
+// when ctx ends first (during a partition, say): it then returns an error
+// matching ctx's, and the node is deleted in the background once the
+// connection is back, or goes with the session at its end (the safe
+// deadline at the latest). A second call, or a call after loss, reports
+// ErrNotHeld.
 func (l *Lease) Release(ctx context.Context) error {
 	l.mu.Lock()
 	again := l.released
@@ -170,12 +214,15 @@ func (l *Lease) Release(ctx context.Context) error {
 	if again {
 		return fmt.Errorf("%w: already released", ErrNotHeld)
 	}
-	lost := l.Err()
+	lostErr := l.Err()
 	l.finish(ErrReleased)
 	<-l.watching
-	err := l.n.remove(ctx)
-	if lost != nil {
-		return fmt.Errorf("%w: %w", ErrNotHeld, lost)
+	done, err := l.n.discard(ctx)
+	switch {
+	case lostErr != nil:
+		return fmt.Errorf("%w: %w", ErrNotHeld, lostErr)
+	case !done:
+		return fmt.Errorf("zkcoord: released, but %s is deleted in the background: %w", l.Path(), ctx.Err())
 	}
 	return err
 }
@@ -200,7 +247,7 @@ func (l *Lease) Guard(ctx context.Context, ops ...any) ([]zk.MultiResponse, erro
 		return res[1:], nil
 	}
 	// A failed transaction does not say which op failed; ask whether it was ours.
-	if ok, _, xerr := ep.Exists(context.WithoutCancel(ctx), l.Path()); xerr == nil && !ok {
+	if ok, _, xerr := ep.Exists(ctx, l.Path()); xerr == nil && !ok {
 		l.lose(fmt.Errorf("node %s deleted", l.Path()))
 		return nil, fmt.Errorf("%w: %w", ErrNotHeld, l.Err())
 	}

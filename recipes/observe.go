@@ -1,9 +1,15 @@
 package recipes
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
-// Observer hears what a recipe does, for metrics and tracing. It is called
-// synchronously on the recipe's goroutines and must not block.
+// Observer hears what a recipe does, for metrics and tracing. Each queue
+// calls it from a goroutine of its own, one event at a time, in the order
+// the events happened, never on the path that acquires or signals a loss: a
+// slow observer delays only the events after it, which queue up without
+// bound meanwhile.
 type Observer func(Event)
 
 // Event is one thing a recipe did.
@@ -57,5 +63,40 @@ func (q *Queue) emit(e Event) {
 		return
 	}
 	e.Recipe, e.Path = q.recipe, q.dir
-	q.observer(e)
+	q.pump.push(e, q.observer)
+}
+
+// pump hands events to an observer in order, from a goroutine that runs
+// only while events wait, so nothing is left running once they are out.
+type pump struct {
+	mu      sync.Mutex
+	pending []Event
+	running bool
+}
+
+func (p *pump) push(e Event, o Observer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = append(p.pending, e)
+	if !p.running {
+		p.running = true
+		go p.run(o)
+	}
+}
+
+func (p *pump) run(o Observer) {
+	for {
+		p.mu.Lock()
+		batch := p.pending
+		p.pending = nil
+		if len(batch) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		for _, e := range batch {
+			o(e)
+		}
+	}
 }

@@ -20,6 +20,9 @@ type Queue struct {
 
 	recipe   string
 	observer Observer
+	pump     *pump // delivers to observer off the acquiring and losing paths
+	noTokens bool
+	marks    bool // holders mark their node (handoff.go)
 }
 
 // MaxDataLen bounds a contender node's data. ZooKeeper refuses a packet
@@ -51,8 +54,24 @@ func NewQueue(m *session.Manager, dir string, acl []zk.ACL, markers ...string) (
 	if acl == nil {
 		acl = zk.WorldACL(zk.PermAll)
 	}
-	return &Queue{m: m, dir: dir, markers: markers, acl: acl}, nil
+	if err := ValidateACL(acl); err != nil {
+		return nil, err
+	}
+	return &Queue{m: m, dir: dir, markers: markers, acl: acl, pump: &pump{}}, nil
 }
+
+// WithoutTokens spares the queue's acquisitions the read of their node's
+// czxid where the create's reply did not carry it (a create recovered after
+// a lost reply), for a queue nobody fences with (a semaphore's internal
+// lock): such a lease's Token is 0. Call it before the queue is used.
+func (q *Queue) WithoutTokens() { q.noTokens = true }
+
+// MarkHolders lets a holder that heads the queue with others behind it mark
+// its node, so that the contender behind it takes over on the node's
+// deletion alone (handoff.go). Only for queues whose peers wake on any
+// event on the node they watch (Curator's and kazoo's locks do; Curator's
+// LeaderLatch does not). Call it before the queue is used.
+func (q *Queue) MarkHolders() { q.marks = true }
 
 // Dir is the recipe's directory.
 func (q *Queue) Dir() string { return q.dir }
@@ -62,14 +81,25 @@ func (q *Queue) Manager() *session.Manager { return q.m }
 
 // Acquire joins the queue as a node of kind marker carrying data and waits
 // until rule grants it, ctx ends, or the session's epoch ends. With try, it
-// gives up at once (ErrWouldBlock) instead of waiting. Whatever the outcome,
-// a node that does not become a lease is deleted before Acquire returns.
+// gives up at once (ErrWouldBlock) instead of waiting.
+//
+// ctx bounds the call, during a partition too: when it ends, Acquire
+// returns a *WaitError (matching ctx's error) at once. A node that does not
+// become a lease is deleted before Acquire returns when that takes no
+// longer than ctx allows, and otherwise in the background: found by its id
+// if its create's outcome is unknown, deleted once the connection is back,
+// or gone with its session when the session ends first.
+//
+// Cost, uncontended: one round trip to the server (the create, with the
+// listing riding behind it; the token is in the create's reply), plus the
+// directory's creation on first use. A waiter whose predecessor's deletion
+// decides its turn takes over on that notification alone (handoff.go).
 func (q *Queue) Acquire(ctx context.Context, marker string, data []byte, rule Rule, try bool) (*Lease, error) {
 	if err := ValidateData(data); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	l, err := q.acquire(ctx, marker, data, rule, try)
+	l, err := q.acquire(ctx, marker, data, rule, try, start)
 	if err != nil {
 		q.emit(Event{What: Abandoned, Marker: marker, Wait: time.Since(start), Err: err})
 		return nil, err
@@ -78,16 +108,19 @@ func (q *Queue) Acquire(ctx context.Context, marker string, data []byte, rule Ru
 	return l, nil
 }
 
-func (q *Queue) acquire(ctx context.Context, marker string, data []byte, rule Rule, try bool) (*Lease, error) {
+func (q *Queue) acquire(ctx context.Context, marker string, data []byte, rule Rule, try bool, start time.Time) (*Lease, error) {
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, q.waitError(err, start, -1)
 		}
 		ep, err := q.m.Epoch(ctx)
 		if err != nil {
+			if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+				return nil, q.waitError(cerr, start, -1)
+			}
 			return nil, SessionError(err)
 		}
-		l, err := q.acquireIn(ctx, ep, marker, data, rule, try)
+		l, err := q.acquireIn(ctx, ep, marker, data, rule, try, start)
 		// A session that ends while we only wait takes nothing from us but
 		// our place in the queue: join again in the next one.
 		if err != nil && !try && ep.Err() != nil && errors.Is(err, ErrLost) && ctx.Err() == nil {
@@ -97,14 +130,22 @@ func (q *Queue) acquire(ctx context.Context, marker string, data []byte, rule Ru
 	}
 }
 
-func (q *Queue) acquireIn(ctx context.Context, ep *session.Epoch, marker string, data []byte, rule Rule, try bool) (*Lease, error) {
+func (q *Queue) acquireIn(ctx context.Context, ep *session.Epoch, marker string, data []byte, rule Rule, try bool, start time.Time) (*Lease, error) {
 	n, err := q.enqueue(ctx, ep, marker, data)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return nil, q.waitError(cerr, start, -1)
+		}
 		return nil, err
 	}
+	n.start = start
 	l, err := n.await(ctx, rule, try)
 	if err != nil {
-		n.remove(ctx)
+		// A node we cannot delete would head the queue one day with nobody
+		// to release it: say so rather than return as if it were gone.
+		if _, rerr := n.discard(ctx); rerr != nil {
+			err = fmt.Errorf("%w; and its node %s could not be deleted: %w", err, n.path(), rerr)
+		}
 		return nil, err
 	}
 	return l, nil
@@ -116,11 +157,19 @@ type node struct {
 	ep     *session.Epoch
 	name   string // child name, with its sequence
 	marker string
+	data   []byte // what we created it with, which a mark writes again
 
-	// The listing that rode behind our create, if any: the first decision
-	// needs no round trip of its own.
-	firstChildren []string
-	firstStat     *zk.Stat
+	// The listing that rode behind our create, if any, or the shared one
+	// of contenders who joined with us: the first decision needs no round
+	// trip of its own.
+	first *listing
+
+	czx   int64            // our node's czxid, the token; 0 until known
+	early chan czxidResult // a czxid read, when the create's reply did not give it
+	own   <-chan zk.Event  // a watch on our own node, set when we first wait
+	start time.Time        // when Acquire was called, for a WaitError
+	ahead int              // contenders ahead of ours in the last listing
+	lists int              // listings of our own, after the first
 }
 
 func (n *node) path() string { return Join(n.q.dir, n.name) }
@@ -128,18 +177,84 @@ func (n *node) path() string { return Join(n.q.dir, n.name) }
 // enqueue creates our node with Curator's protection: the name carries a
 // fresh id, so that after a create whose outcome is unknown we can find our
 // node instead of creating a second one. The create itself is never
-// abandoned (it would land unseen, an orphan): a cancelled ctx is honoured
-// once its outcome is known, by deleting what it made.
+// abandoned (it would land unseen, an orphan), but the caller is not held
+// past ctx for it: the create's outcome is awaited in the background, and
+// whatever it made is deleted there.
 func (q *Queue) enqueue(ctx context.Context, ep *session.Epoch, marker string, data []byte) (*node, error) {
+	if ctx.Done() == nil {
+		return q.create(ctx, ep, marker, data)
+	}
+	type result struct {
+		n   *node
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		n, err := q.create(ctx, ep, marker, data)
+		res <- result{n, err}
+	}()
+	select {
+	case r := <-res:
+		if r.n != nil && ctx.Err() != nil {
+			r.n.discard(ctx)
+			return nil, ctx.Err()
+		}
+		return r.n, r.err
+	case <-ctx.Done():
+		// The cleanup ends with the create's outcome, at the latest when
+		// the epoch ends (every request returns then).
+		go func() {
+			if r := <-res; r.n != nil {
+				r.n.remove()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// create makes our node. ctx may end only before the create is sent; the
+// create and the search after an unknown outcome run to their end.
+//
+// Alone, a contender sends the listing right behind its create (one round
+// trip for both). When others of this process are joining the same queue
+// at the same moment, it creates only, and shares their next listing.
+func (q *Queue) create(ctx context.Context, ep *session.Epoch, marker string, data []byte) (*node, error) {
 	id := NewProtectedID()
 	prefix := Join(q.dir, ProtectedPrefix(id)+marker)
 	bg := context.WithoutCancel(ctx)
+	lister, alone := q.openLister()
+	defer lister.close()
 	for {
-		var n *node
-		p, children, stat, err := ep.CreateAndList(bg, prefix, data, zk.FlagEphemeralSequential, q.acl)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		var (
+			p        string
+			czx      int64
+			children []string
+			stat     *zk.Stat
+			err      error
+		)
+		if alone {
+			p, czx, children, stat, err = ep.CreateAndList(bg, prefix, data, zk.FlagEphemeralSequential, q.acl)
+		} else {
+			p, czx, err = ep.CreateZxid(bg, prefix, data, zk.FlagEphemeralSequential, q.acl)
+		}
 		switch {
 		case err == nil:
-			n = &node{q: q, ep: ep, name: Base(p), marker: marker, firstChildren: children, firstStat: stat}
+			n := &node{q: q, ep: ep, name: Base(p), marker: marker, data: data, czx: czx}
+			switch {
+			case children != nil:
+				n.first = &listing{ep: ep, queue: SortContenders(children, q.markers...), stat: stat}
+			case !alone:
+				l, err := lister.listAfter(ctx, q, ep)
+				if err != nil {
+					n.discard(bg)
+					return nil, err
+				}
+				n.first = l
+			}
+			return n, nil
 		case errors.Is(err, zk.ErrNoNode):
 			if err := q.ensureDir(ctx, ep); err != nil {
 				return nil, err
@@ -148,21 +263,14 @@ func (q *Queue) enqueue(ctx context.Context, ep *session.Epoch, marker string, d
 			return nil, &PathError{Path: q.dir, Reason: "an ephemeral node, which cannot hold contenders"}
 		case errors.Is(err, session.ErrConnectionLoss):
 			found, ferr := q.recover(bg, ep, id)
-			if ferr != nil {
-				return nil, ferr
+			if ferr != nil || found != nil {
+				if found != nil {
+					found.marker, found.data = marker, data
+				}
+				return found, ferr
 			}
-			n = found
 		default:
 			return nil, SessionError(err)
-		}
-		if err := ctx.Err(); err != nil {
-			if n != nil {
-				n.remove(bg)
-			}
-			return nil, err
-		}
-		if n != nil {
-			return n, nil
 		}
 	}
 }
@@ -204,9 +312,10 @@ func (q *Queue) recover(ctx context.Context, ep *session.Epoch, id string) (*nod
 			return nil, SessionError(err)
 		}
 		if stat.EphemeralOwner == ep.SessionID() {
+			n.czx = stat.Czxid // the token, as if read after an ordinary create
 			return n, nil
 		}
-		n.remove(ctx)
+		n.remove()
 	}
 }
 
@@ -217,229 +326,157 @@ func (q *Queue) recover(ctx context.Context, ep *session.Epoch, id string) (*nod
 // share them (create them beforehand to choose their ACL): a restrictive
 // ancestor made by the first recipe to pass would lock every other out.
 func (q *Queue) ensureDir(ctx context.Context, ep *session.Epoch) error {
-	for {
-		retry, err := q.createDirs(ctx, ep)
-		if !retry {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
-// createDirs makes one pass from the deepest existing ancestor down. The
-// server deletes an empty container at any time, so an ancestor seen a
-// moment ago may be gone when we create beneath it: then retry is true
-// and the walk starts again from the top.
-func (q *Queue) createDirs(ctx context.Context, ep *session.Epoch) (retry bool, err error) {
-	var missing []string
-	for p := q.dir; p != "/"; p = Parent(p) {
-		ok, _, err := ep.Exists(ctx, p)
-		if err != nil {
-			return false, SessionError(err)
-		}
-		if ok {
-			break
-		}
-		missing = append(missing, p)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		acl := zk.WorldACL(zk.PermAll)
-		if i == 0 {
-			acl = q.acl
-		}
-		_, err := ep.CreateContainer(ctx, missing[i], nil, acl)
-		if errors.Is(err, zk.ErrUnknown) || errors.Is(err, zk.ErrAPIError) {
-			_, err = ep.Create(ctx, missing[i], nil, zk.FlagPersistent, acl)
-		}
-		switch {
-		case errors.Is(err, zk.ErrNoNode):
-			return true, nil
-		case err != nil && !errors.Is(err, zk.ErrNodeExists):
-			return false, SessionError(err)
-		}
-	}
-	return false, nil
+	return MakePath(ctx, ep, q.dir, NodeSpec{ACL: q.acl}, NodeSpec{})
 }
 
 // contenders lists and sorts the queue; self is our index, -1 when our node
-// is gone.
+// is gone. The queue may be shared with other contenders: read it, never
+// write it.
 func (n *node) contenders(ctx context.Context, watch bool) (queue []Contender, self int, stat *zk.Stat, changed <-chan zk.Event, err error) {
 	for {
-		children, stat, paired := n.firstChildren, n.firstStat, n.firstChildren != nil
-		n.firstChildren, n.firstStat = nil, nil
-		if paired && watch {
-			paired, children = false, nil // a children watch needs a listing of its own
+		first := n.first
+		n.first = nil
+		if first != nil && (watch || first.err != nil) {
+			first = nil // a children watch needs a listing of its own
 		}
-		if !paired {
-			if watch {
-				children, stat, changed, err = n.ep.ChildrenW(ctx, n.q.dir)
-			} else {
-				children, stat, err = n.ep.Children(ctx, n.q.dir)
+		if first != nil {
+			if self := first.find(n.name); self >= 0 {
+				return first.queue, self, first.stat, nil, nil
 			}
-			if errors.Is(err, session.ErrConnectionLoss) {
-				continue
-			}
-			if errors.Is(err, zk.ErrNoNode) {
-				return nil, -1, nil, nil, nil
-			}
+			continue // not expected of a listing sent after our create; ask again
+		}
+		if n.czx == 0 && !n.q.noTokens {
+			// The create's reply did not give our czxid, the token: ask for
+			// it with the listing, in case the listing grants us.
+			n.fetchCzxid(ctx)
+		}
+		n.lists++
+		if !watch {
+			// Shared with whoever else of this process lists the queue now.
+			lister, _ := n.q.openLister()
+			l, err := lister.listAfter(ctx, n.q, n.ep)
+			lister.close()
 			if err != nil {
 				return nil, -1, nil, nil, SessionError(err)
 			}
-		}
-		queue = SortContenders(children, n.q.markers...)
-		for i, c := range queue {
-			if c.Name == n.name {
-				return queue, i, stat, changed, nil
+			first = l
+		} else {
+			children, stat, ch, err := n.ep.ChildrenW(ctx, n.q.dir)
+			first, changed = &listing{stat: stat, err: err}, ch
+			if err == nil {
+				first.queue = SortContenders(children, n.q.markers...)
 			}
 		}
-		if paired {
-			continue // not expected of a listing sent behind our create; ask again
+		switch err := first.err; {
+		case errors.Is(err, session.ErrConnectionLoss):
+			continue
+		case errors.Is(err, zk.ErrNoNode):
+			return nil, -1, nil, nil, nil
+		case err != nil:
+			return nil, -1, nil, nil, SessionError(err)
 		}
-		return queue, -1, stat, changed, nil
+		return first.queue, first.find(n.name), first.stat, changed, nil
 	}
 }
 
 // await runs the queue algorithm: list, let the rule decide, watch what it
 // names (one node, or for a rule that keeps one waiter, the set of
-// contenders), and decide again after every wake-up.
+// contenders), and decide again after every wake-up that the watch alone
+// cannot decide (see handoff.go).
 func (n *node) await(ctx context.Context, rule Rule, try bool) (*Lease, error) {
+	var selfBlocked selfBlock
+	defer selfBlocked.stop()
 	watchChildren := false
 	for {
 		resumed := n.ep.Resumed()
-		queue, self, stat, changed, err := n.contenders(ctx, watchChildren)
+		queue, self, _, changed, err := n.contenders(ctx, watchChildren)
 		if err != nil {
-			return nil, err
+			return nil, n.ctxError(ctx, err)
 		}
 		if self < 0 {
 			// Our node is gone while our epoch may still look alive: someone
 			// deleted it, or the session is expiring under us.
-			return nil, &LostError{Cause: fmt.Errorf("contender node %s deleted", n.path())}
+			return nil, lost(fmt.Errorf("contender node %s deleted", n.path()))
 		}
+		n.ahead = self
 		d := rule(queue, self)
 		if d.Acquired {
 			// The listing shows our node, created in this epoch's session,
 			// where the rule grants it; the epoch must still be alive after
 			// that read.
-			if err := n.ep.Check(); err != nil {
-				return nil, &LostError{Cause: err}
+			var token int64
+			if !n.q.noTokens || n.czx != 0 {
+				token, err = n.token(ctx)
 			}
-			return newLease(n, stat.Pzxid, len(queue)), nil
+			if err != nil {
+				if errors.Is(err, session.ErrConnectionLoss) {
+					continue
+				}
+				return nil, n.ctxError(ctx, err)
+			}
+			if err := n.ep.Check(); err != nil {
+				return nil, lost(err)
+			}
+			return n.hold(token, len(queue), self == 0 && len(queue) > 1), nil
 		}
 		if try {
 			return nil, ErrWouldBlock
 		}
-		last := false // the watched node is the last one ahead that blocks us
+		// Only the queue's length, and what the rule says of a few futures,
+		// may outlive the wait: a thousand waiters each keeping a listing of
+		// a thousand names alive would cost the collector more than the
+		// handoff itself.
+		size := len(queue)
 		if d.WatchChildren {
 			if changed == nil {
 				watchChildren = true
 				continue // list again, leaving the watch this time
 			}
-		} else {
-			_, _, changed, err = n.ep.GetW(ctx, Join(n.q.dir, d.Watch))
-			switch {
-			case errors.Is(err, zk.ErrNoNode), errors.Is(err, session.ErrConnectionLoss):
-				continue // gone already, or unknown: decide again at once
-			case err != nil:
-				return nil, SessionError(err)
+			select {
+			case <-changed:
+			case <-resumed: // the watch may not have survived the reconnect
+			case <-ctx.Done():
+				return nil, n.q.waitError(ctx.Err(), n.start, n.ahead)
+			case <-n.ep.Done():
+				return nil, lost(n.ep.Err())
 			}
-			last = grantedWithout(rule, queue, self, d.Watch)
-		}
-		// Only the queue's length may outlive the wait: a thousand waiters
-		// each keeping a listing of a thousand names alive would cost the
-		// collector more than the handoff itself.
-		ahead := len(queue) - 1
-		select {
-		case ev := <-changed:
-			if last && ev.Type == zk.EventNodeDeleted {
-				token, err := n.confirm(ctx)
-				if err == nil {
-					return newLease(n, token, ahead), nil
-				}
-				if errors.Is(err, ErrLost) {
-					return nil, err
-				}
-				// Unknown (a connection loss): list and decide as usual.
-			}
-		case <-resumed: // the watch may not have survived the reconnect
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-n.ep.Done():
-			return nil, &LostError{Cause: n.ep.Err()}
-		}
-	}
-}
-
-// grantedWithout reports whether rule would grant self once the contender
-// named watched is gone, with the rest of queue as it is. Every contender
-// ahead of us was in queue (sequence numbers only grow, and queue was listed
-// after our create), and rules are monotone: a contender ahead leaving never
-// takes a grant away. So when it says yes, the watched node's deletion is
-// our grant, and confirm can stand in for listing the whole queue again.
-func grantedWithout(rule Rule, queue []Contender, self int, watched string) bool {
-	for i := range self {
-		if queue[i].Name == watched {
-			rest := make([]Contender, 0, len(queue)-1)
-			rest = append(append(rest, queue[:i]...), queue[i+1:]...)
-			return rule(rest, self-1).Acquired
-		}
-	}
-	return false
-}
-
-// confirm is the check after a wake-up that grantedWithout said grants us:
-// our node must still exist and belong to our epoch's session, and the epoch
-// must be alive after that read. The token is the directory's pzxid read
-// after the deletion that woke us, as a listing would have given it. The two
-// reads go out together and cost one round trip, whatever the queue's length,
-// where a listing grows with it. An error that is not ErrLost leaves the
-// outcome to a listing.
-func (n *node) confirm(ctx context.Context) (token int64, err error) {
-	type dirResult struct {
-		ok   bool
-		stat *zk.Stat
-		err  error
-	}
-	dir := make(chan dirResult, 1)
-	go func() {
-		ok, st, err := n.ep.Exists(ctx, n.q.dir)
-		dir <- dirResult{ok, st, err}
-	}()
-	ok, own, err := n.ep.Exists(ctx, n.path())
-	d := <-dir
-	switch {
-	case err != nil:
-		return 0, SessionError(err)
-	case !ok:
-		return 0, &LostError{Cause: fmt.Errorf("contender node %s deleted", n.path())}
-	case own.EphemeralOwner != n.ep.SessionID():
-		return 0, &LostError{Cause: fmt.Errorf("contender node %s owned by session 0x%x", n.path(), own.EphemeralOwner)}
-	case d.err != nil:
-		return 0, SessionError(d.err)
-	case !d.ok:
-		return 0, fmt.Errorf("directory %s not found while our node exists", n.q.dir)
-	}
-	if err := n.ep.Check(); err != nil {
-		return 0, &LostError{Cause: err}
-	}
-	return d.stat.Pzxid, nil
-}
-
-// remove deletes our node, waiting through a disconnection if it must.
-// It gives up only when the epoch ends, which deletes the node anyway.
-func (n *node) remove(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
-	for {
-		err := n.ep.Delete(ctx, n.path(), -1)
-		switch {
-		case err == nil, errors.Is(err, zk.ErrNoNode):
-			return nil
-		case errors.Is(err, session.ErrConnectionLoss):
 			continue
-		case n.ep.Err() != nil:
-			return nil // the session is over and its nodes with it
 		}
-		return SessionError(err)
+		h := newHandoff(rule, queue, self, d.Watch)
+		queue = nil
+		l, err := n.waitFor(ctx, h, resumed, &selfBlocked)
+		if l != nil || err != nil {
+			if l != nil {
+				l.queue = size
+			}
+			return l, err
+		}
 	}
+}
+
+// hold makes the lease, and marks our node when we head the queue with
+// others behind us (see handoff.go). The mark is sent before the lease is
+// handed out, so that its holder's release is sent behind it.
+func (n *node) hold(token int64, queue int, mark bool) *Lease {
+	if mark && n.q.marks {
+		sent, done := n.ep.SendSet(n.ep.Context(), n.path(), n.data, 0)
+		// Waits only while the connection is down: a mark sent after the
+		// release finds no node, which costs the next holder a listing.
+		t := time.NewTimer(markWait)
+		select {
+		case <-sent:
+		case <-done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	return newLease(n, token, queue)
+}
+
+// ctxError turns an error caused by ctx's end into a *WaitError.
+func (n *node) ctxError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+		return n.q.waitError(cerr, n.start, n.ahead)
+	}
+	return SessionError(err)
 }

@@ -2,6 +2,7 @@ package recipes
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -52,8 +53,15 @@ func TestRecoverDeletesNodeOfAnotherSession(t *testing.T) {
 	if ok, _, _ := ep.Exists(ctx, stale); ok {
 		t.Fatal("the other session's node was left in the queue")
 	}
-	// Our own node is found and adopted.
+	// Our own node is found and adopted. The directory, a container emptied
+	// by the deletion above, may have been reaped meanwhile: make it again.
 	mine, err := ep.Create(ctx, Join(q.dir, ProtectedPrefix(id)+MarkerLock), nil, zk.FlagEphemeralSequential, zk.WorldACL(zk.PermAll))
+	for errors.Is(err, zk.ErrNoNode) {
+		if err := q.ensureDir(ctx, ep); err != nil {
+			t.Fatal(err)
+		}
+		mine, err = ep.Create(ctx, Join(q.dir, ProtectedPrefix(id)+MarkerLock), nil, zk.FlagEphemeralSequential, zk.WorldACL(zk.PermAll))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +69,6 @@ func TestRecoverDeletesNodeOfAnotherSession(t *testing.T) {
 	if err != nil || n == nil || n.path() != mine {
 		t.Fatalf("recover = %v, %v; want %s", n, err, mine)
 	}
-	n.remove(ctx)
+	n.remove()
 	c.CheckClean(t, q.dir, ep.SessionID(), oldEp.SessionID())
 }

@@ -240,27 +240,81 @@ func TestRulesAreMonotone(t *testing.T) {
 	}
 }
 
-func TestGrantedWithout(t *testing.T) {
+func TestNewHandoff(t *testing.T) {
 	q := queueOf("WRRWR")
 	cases := []struct {
-		rule    Rule
-		self    int
-		watched string
-		want    bool
+		rule               Rule
+		self               int
+		watched            string
+		predGone, headGone bool
 	}{
-		{Exclusive, 1, q[0].Name, true},  // the head is the only one ahead
-		{Exclusive, 2, q[1].Name, false}, // the head is still ahead
-		{Shared(MarkerWrite), 2, q[0].Name, true},
-		{Shared(MarkerWrite), 4, q[3].Name, false}, // the writer at the head still blocks
-		{Exclusive, 4, q[3].Name, false},           // they block a writer
-		{Exclusive, 1, q[3].Name, false},           // not ahead of us: no grant from it
-		{Exclusive, 1, "no-such-node", false},      // not in the queue at all
-		{FirstN(2), 2, q[0].Name, true},            // one ahead of two permits, once it goes
-		{FirstN(2), 3, q[1].Name, false},           // still two ahead
+		{Exclusive, 1, q[0].Name, true, true},  // the head is the only one ahead
+		{Exclusive, 2, q[1].Name, false, true}, // the head is still ahead, until it goes
+		{Shared(MarkerWrite), 2, q[0].Name, true, true},
+		{Shared(MarkerWrite), 4, q[3].Name, false, true}, // the writer at the head still blocks
+		{Exclusive, 4, q[3].Name, false, true},           // readers block a writer until they go
+		{Exclusive, 1, q[3].Name, false, false},          // not ahead of us: no grant from it
+		{Exclusive, 1, "no-such-node", false, false},     // not in the queue at all
+		{FirstN(2), 2, q[0].Name, true, true},            // one ahead of two permits, once it goes
+		{FirstN(2), 3, q[1].Name, false, true},           // still two ahead
 	}
 	for i, c := range cases {
-		if got := grantedWithout(c.rule, q, c.self, c.watched); got != c.want {
-			t.Errorf("case %d: grantedWithout(self %d, watched %s) = %v, want %v", i, c.self, c.watched, got, c.want)
+		h := newHandoff(c.rule, q, c.self, c.watched)
+		if h.predGone != c.predGone || h.headGone != c.headGone {
+			t.Errorf("case %d: self %d watching %s: predGone %v headGone %v, want %v %v", i, c.self, c.watched, h.predGone, h.headGone, c.predGone, c.headGone)
+		}
+	}
+}
+
+// The handoff grants on a deletion without listing again. Check, for every
+// rule on random queues, that it grants nothing a listing would refuse:
+// when predGone, the rule grants us in any queue left after pred and any
+// others ahead have gone; when headGone, in any queue left after pred and
+// everything ahead of it have gone (a marked pred heads the queue: nothing
+// ahead of it is left); and when it also says we head the queue then, we do.
+func TestHandoffGrantsNothingAListingRefuses(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 17))
+	rules := map[string]Rule{
+		"exclusive": Exclusive, "shared": Shared(MarkerWrite),
+		"first1": FirstN(1), "first3": FirstN(3),
+	}
+	for iter := range 3000 {
+		var b strings.Builder
+		for range rng.IntN(12) + 1 {
+			b.WriteByte("RW"[rng.IntN(2)])
+		}
+		q := queueOf(b.String())
+		for name, rule := range rules {
+			for self := range q {
+				d := rule(q, self)
+				if d.Acquired || d.Watch == "" {
+					continue
+				}
+				h := newHandoff(rule, q, self, d.Watch)
+				p := indexOf(q, d.Watch)
+				for _, headGone := range []bool{false, true} {
+					if (!headGone && !h.predGone) || (headGone && !h.headGone) {
+						continue
+					}
+					var rest []Contender
+					for i, c := range q {
+						switch {
+						case i == p, headGone && i < p:
+							continue
+						case i < self && i != p && rng.IntN(2) == 0:
+							continue
+						}
+						rest = append(rest, c)
+					}
+					me := indexOf(rest, q[self].Name)
+					if !rule(rest, me).Acquired {
+						t.Fatalf("iter %d, %s on %s: contender %d would be granted on %s's deletion (headGone %v), but a listing of %d refuses", iter, name, b.String(), self, d.Watch, headGone, len(rest))
+					}
+					if headGone && h.adjacent && me != 0 {
+						t.Fatalf("iter %d, %s on %s: contender %d told it heads the queue at index %d", iter, name, b.String(), self, me)
+					}
+				}
+			}
 		}
 	}
 }

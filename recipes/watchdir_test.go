@@ -2,7 +2,6 @@ package recipes
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -29,10 +28,11 @@ func TestChildrenWFollowsTheDirectoryBackIntoBeing(t *testing.T) {
 		t.Fatalf("absent directory: %v %v %v", children, w, err)
 	}
 	acl := zk.WorldACL(zk.PermAll)
-	for _, p := range []string{"/zkcoord-test", root, root + "/a", dir} {
-		if _, err := ep.Create(ctx, p, nil, zk.FlagPersistent, acl); err != nil && !errors.Is(err, zk.ErrNodeExists) {
-			t.Fatal(err)
-		}
+	// "/zkcoord-test" may be an empty container that the server reaps at
+	// any moment; MakePath walks back up when an ancestor vanishes.
+	persistent := NodeSpec{Persistent: true}
+	if err := MakePath(ctx, ep, dir, persistent, persistent); err != nil {
+		t.Fatal(err)
 	}
 	defer func() {
 		for _, p := range []string{dir + "/x", dir, root + "/a", root} {

@@ -15,17 +15,16 @@
 // writes to ZooKeeper that apply only while the lease is held, and a
 // fencing Token:
 //
+//   - Every token is the czxid of the lease's own node, fixed when the
+//     node is created, so no server's lag can make it repeat another's.
 //   - A write token is strictly greater than every token, read or write,
 //     of every lease held before the writer acquired, and strictly smaller
 //     than every token of every lease acquired after it released.
 //   - A read token is strictly greater than the token of every writer that
-//     released before the reader acquired, and strictly smaller than the
-//     token of every writer that acquires after it. Readers that hold
-//     together are not ordered among themselves: they may share a token
-//     (each is the lock directory's pzxid read when the reader confirmed
-//     its acquisition, and readers that list the directory between the same
-//     two changes read the same one), and a reader ahead in the queue may
-//     get a larger token than one behind it.
+//     held before the reader acquired, and strictly smaller than the token
+//     of every writer that holds after it. Readers that hold together have
+//     different tokens, in the order they joined the queue, but are not
+//     ordered by when they acquired.
 //
 // So a resource guarded by the lock checks a write against the highest
 // token it has seen of either kind, and a read against the highest write

@@ -64,6 +64,7 @@ func New(m *session.Manager, path string, opts ...Option) (*RWLock, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.MarkHolders()
 	if o.identity == "" {
 		o.identity = m.Identity()
 	}
@@ -78,11 +79,16 @@ func New(m *session.Manager, path string, opts ...Option) (*RWLock, error) {
 // the nearest one.
 var readRule = recipes.Shared(recipes.MarkerWrite)
 
-// RLock waits for the read lock until ctx ends. It holds as soon as no
-// writer is ahead of it in the queue, together with any other readers; a
-// reader that arrives while a writer waits queues behind that writer, so a
-// steady stream of readers cannot starve writers. A cancelled wait leaves
-// nothing behind and does not delay the contenders after it.
+// RLock waits for the read lock until ctx ends, and then returns a
+// *recipes.WaitError (which matches ctx's error) at once, even during a
+// partition. It holds as soon as no writer is ahead of it in the queue,
+// together with any other readers; a reader that arrives while a writer
+// waits queues behind that writer, so a steady stream of readers cannot
+// starve writers. A cancelled wait does not delay the contenders after it:
+// its node is deleted before RLock returns, or in the background.
+//
+// Cost, uncontended: two round trips (create with the listing behind it,
+// and the token's read), as for Lock and mutex.Mutex.Lock.
 func (rw *RWLock) RLock(ctx context.Context) (*ReadLease, error) {
 	return rw.rlock(ctx, false)
 }
@@ -224,7 +230,7 @@ func (l *WriteLease) Downgrade(ctx context.Context) (*ReadLease, error) {
 	// granted does not undo the grant: no writer can hold while our
 	// reader's node exists (see downgradeRule).
 	if err := l.Release(ctx); err != nil && !errors.Is(err, recipes.ErrNotHeld) {
-		r.RUnlock(context.WithoutCancel(ctx))
+		r.RUnlock(ctx) // the node goes in the background if ctx has ended
 		return nil, fmt.Errorf("rwlock: downgrade: releasing the write lock: %w", err)
 	}
 	return r, nil

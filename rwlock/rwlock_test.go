@@ -95,8 +95,14 @@ func TestReadersHoldTogether(t *testing.T) {
 		t.Fatal("writer acquired while a reader held")
 	default:
 	}
-	maxRead := int64(0)
-	for _, l := range leases {
+	// Readers holding together have tokens of their own (their nodes'
+	// czxids), which a resource can tell apart.
+	maxRead, seen := int64(0), map[int64]int{}
+	for i, l := range leases {
+		if j, dup := seen[l.Token()]; dup {
+			t.Fatalf("readers %d and %d hold together with one token %d", j, i, l.Token())
+		}
+		seen[l.Token()] = i
 		maxRead = max(maxRead, l.Token())
 	}
 	if err := leases[readers-1].RUnlock(ctx); err != nil {

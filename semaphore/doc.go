@@ -7,8 +7,13 @@
 // Only that one acquirer watches the lease directory, so a release wakes one
 // waiter however many queue.
 //
-// The limit is stored on <path>: a client that opens the semaphore with a
-// different one gets recipes.ErrLimitMismatch, unless it asks to change it
-// (WithLimitChange). A permit held by a process that crashes returns when
-// its session ends.
+// The limit is stored on <path>, a persistent node that stays when the
+// semaphore is idle: a client that opens the semaphore with a different
+// one gets recipes.ErrLimitMismatch, even long after the last peer with
+// the old limit went away, unless it asks to change it (WithLimitChange).
+// A permit held by a process that crashes returns when its session ends.
+//
+// Each acquisition's token is the czxid of its last permit's node: above
+// every earlier acquisition's, and different from every other permit held
+// at the same time.
 package semaphore

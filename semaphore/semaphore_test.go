@@ -205,10 +205,11 @@ func TestCancelWhileWaitingLeavesNothing(t *testing.T) {
 			t.Fatalf("cancelled Acquire: %v", err)
 		}
 	}
-	st, err := sem.Status(ctx)
-	if err != nil || len(st.Waiters) != 0 || len(st.Holders) != 2 {
-		t.Fatalf("after cancelling: %d waiters, %d holders (%v)", len(st.Waiters), len(st.Holders), err)
-	}
+	// Acquire returned at once; the waiters' nodes go in the background.
+	eventually(t, 10*time.Second, "no waiter left, both holders still there", func() bool {
+		st, err := sem.Status(ctx)
+		return err == nil && len(st.Waiters) == 0 && len(st.Holders) == 2
+	})
 	held.Release(ctx)
 	c.CheckClean(t, dir, m.Current().SessionID())
 }

@@ -17,7 +17,7 @@ type Config struct {
 	// Servers is the ensemble, as "host:port" entries. Required.
 	Servers []string
 	// SessionTimeout is the timeout requested from the server, which may
-	// clamp it to [2, 20] × its tickTime. Required, > 0.
+	// clamp it to [2, 20] × its tickTime. Default: DefaultSessionTimeout (10s).
 	SessionTimeout time.Duration
 	// Chroot, when set, is an absolute path every recipe path is relative to,
 	// so applications sharing an ensemble do not see each other's nodes.
@@ -36,12 +36,24 @@ type Config struct {
 	// first cannot be established. Default: exponential from 100ms to 10s,
 	// ±50% jitter, never giving up. Called once per series of attempts.
 	Backoff func() backoff.BackOff
-	// SafetyMargin is how long before the server could expire the session
-	// the epoch ends while out of touch. It must cover the ensemble's
-	// syncLimit × tickTime: a follower cut off from its leader keeps
-	// answering pings that the leader never learns of for that long.
-	// Default: a quarter of the negotiated session timeout.
+	// SafetyMargin is how long before the leader could expire the session
+	// the epoch ends while out of touch. It must be at least the ensemble's
+	// tickTime: a leader cut off from its quorum answers its clients for up
+	// to a tick and a half after its successor starts counting.
+	// Default: a quarter of the negotiated session timeout, and at least
+	// the tickTime.
 	SafetyMargin time.Duration
+	// TickTime is the ensemble's tickTime (zoo.cfg), or a larger value. The
+	// safe deadline rests on the leader pinging its followers every half
+	// tick. Default: what the servers say (the "conf" four-letter word),
+	// else ZooKeeper's shipped value, 2s. New refuses a session timeout too
+	// short for it (ErrInvalidConfig), naming the shortest safe one:
+	// SafetyMargin + 2.75 × TickTime.
+	TickTime time.Duration
+
+	// creditReplies makes every reply credit the deadline, as before
+	// leaderProof: a control for tests that show why it is not enough.
+	creditReplies bool
 }
 
 // Auth is one credential for ZooKeeper's addauth, e.g. {"digest", []byte("user:pass")}.
@@ -69,14 +81,17 @@ func (c Config) validate() error {
 			return fmt.Errorf("%w: server %q: port must be a number in 1..65535", ErrInvalidConfig, s)
 		}
 	}
-	if c.SessionTimeout <= 0 {
-		return fmt.Errorf("%w: session timeout %v must be > 0", ErrInvalidConfig, c.SessionTimeout)
+	if c.SessionTimeout < 0 {
+		return fmt.Errorf("%w: session timeout %v must be > 0 (0: the default, %v)", ErrInvalidConfig, c.SessionTimeout, DefaultSessionTimeout)
 	}
 	if c.SessionTimeout > time.Duration(1<<31-1)*time.Millisecond {
 		return fmt.Errorf("%w: session timeout %v too large", ErrInvalidConfig, c.SessionTimeout)
 	}
 	if c.SafetyMargin < 0 {
 		return fmt.Errorf("%w: safety margin %v must be >= 0", ErrInvalidConfig, c.SafetyMargin)
+	}
+	if c.TickTime < 0 {
+		return fmt.Errorf("%w: tick time %v must be >= 0", ErrInvalidConfig, c.TickTime)
 	}
 	if c.Chroot != "" {
 		if !strings.HasPrefix(c.Chroot, "/") || c.Chroot == "/" || strings.HasSuffix(c.Chroot, "/") ||
@@ -110,6 +125,12 @@ func checkHost(host string) error {
 	}
 	return nil
 }
+
+// DefaultSessionTimeout is the session timeout asked for when
+// Config.SessionTimeout is 0: long enough for a safe deadline at
+// ZooKeeper's shipped tickTime (2s; the shortest safe is 7.5s) and to ride
+// out GC pauses, short enough that a crashed holder blocks others briefly.
+const DefaultSessionTimeout = 10 * time.Second
 
 func defaultBackoff() backoff.BackOff {
 	b := backoff.NewExponentialBackOff()

@@ -16,7 +16,6 @@ func TestInvalidConfig(t *testing.T) {
 		"port out of range": func(c *Config) { c.Servers = []string{"localhost:70000"} },
 		"empty host":        func(c *Config) { c.Servers = []string{":2181"} },
 		"one bad of many":   func(c *Config) { c.Servers = []string{"a:1", "b"} },
-		"zero timeout":      func(c *Config) { c.SessionTimeout = 0 },
 		"negative timeout":  func(c *Config) { c.SessionTimeout = -time.Second },
 		"relative chroot":   func(c *Config) { c.Chroot = "app" },
 		"root chroot":       func(c *Config) { c.Chroot = "/" },
@@ -41,5 +40,19 @@ func TestInvalidConfig(t *testing.T) {
 	}
 	if err := ok.validate(); err != nil {
 		t.Fatalf("valid config rejected: %v", err)
+	}
+}
+
+// No timeout given: the default, 10s, which is safe at the shipped tickTime.
+func TestDefaultSessionTimeout(t *testing.T) {
+	c := Config{Servers: []string{"127.0.0.1:2181"}}
+	if err := c.validate(); err != nil {
+		t.Fatalf("a zero timeout (the default) refused: %v", err)
+	}
+	if DefaultSessionTimeout != 10*time.Second {
+		t.Fatalf("DefaultSessionTimeout %v", DefaultSessionTimeout)
+	}
+	if err := checkTimeout(DefaultSessionTimeout, 0, ShippedTickTime); err != nil {
+		t.Fatalf("the default timeout is unsafe at the shipped tick: %v", err)
 	}
 }

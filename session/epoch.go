@@ -2,7 +2,9 @@ package session
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -37,6 +39,7 @@ type Epoch struct {
 	stop        chan error
 	finished    chan struct{} // client shut down, every request goroutine returned
 	requests    sync.WaitGroup
+	inflight    chan struct{} // a token per request in flight (call)
 	reqMu       sync.Mutex
 	reqClosed   bool // shutdown waits for requests: no new ones
 
@@ -44,20 +47,29 @@ type Epoch struct {
 	resumed chan struct{} // closed and replaced at each reconnect within the epoch
 }
 
+// maxInFlight bounds a session's requests in flight: enough to keep the
+// connection busy, few enough that a heartbeat queued behind them is
+// answered well within the deadline's slack.
+const maxInFlight = 16
+
 func newEpoch(m *Manager, id uint64) *Epoch {
 	ctx, cancel := context.WithCancelCause(context.Background())
+	w := newWire(m.cfg.Dialer)
+	w.gap.Store(int64(m.tickTime()))
+	w.creditReplies = m.cfg.creditReplies
 	return &Epoch{
 		ctx:         ctx,
 		cancel:      cancel,
 		onEnd:       make(map[uint64]func(error)),
 		m:           m,
 		id:          id,
-		wire:        newWire(m.cfg.Dialer),
+		wire:        w,
 		hosts:       newHostProvider(),
 		inbox:       newQueue[zk.Event](),
 		established: make(chan struct{}),
 		done:        make(chan struct{}),
 		stop:        make(chan error, 1),
+		inflight:    make(chan struct{}, maxInFlight),
 		finished:    make(chan struct{}),
 		resumed:     make(chan struct{}),
 	}
@@ -134,13 +146,12 @@ func (e *Epoch) OnEnd(f func(error)) (stop func() bool) {
 }
 
 // Err is nil while the epoch lives, then ErrExpired, ErrSafeDeadline or ErrClosed.
+// It is set from the first instant of the end, before the OnEnd hooks run.
 func (e *Epoch) Err() error {
-	select {
-	case <-e.done:
-		return e.err
-	default:
+	if e.ctx.Err() == nil {
 		return nil
 	}
+	return context.Cause(e.ctx)
 }
 
 // Timeout is the session timeout the server granted.
@@ -153,7 +164,7 @@ func (e *Epoch) Deadline() time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	return e.wire.base.Add(at)
+	return e.wire.clock.at(at)
 }
 
 // Alive reports whether the epoch still guarantees its nodes: not ended,
@@ -168,7 +179,13 @@ func (e *Epoch) Alive() bool {
 		return false
 	}
 	at, ok := e.wire.deadline(e.m.margin)
-	return ok && e.wire.now() < int64(at)
+	if ok && e.wire.now() < int64(at) {
+		return true
+	}
+	// Past the deadline is final, whatever arrives later: a lease that read
+	// the clock and saw itself lost must never see itself held again.
+	e.halt(ErrSafeDeadline)
+	return false
 }
 
 // Check returns nil while Alive, else why not.
@@ -202,18 +219,23 @@ func (e *Epoch) end(err error) {
 	})
 }
 
-// finish ends the epoch from its own goroutine. Subscribers hear of the end
-// before Done closes, so that the manager's next Connecting (which waits on
-// Done) always comes after it.
+// finish ends the epoch from its own goroutine: first the end itself (loss
+// signals, Done), then what may block or run user code (logging, which a
+// slow handler may hold up, and the state change to subscribers).
 func (e *Epoch) finish(live bool, err error) {
+	e.end(err)
 	if live && err != ErrClosed {
-		e.m.log.Warn("zookeeper session ended", "epoch", e.id,
-			"session", fmt.Sprintf("0x%x", e.sessionID), "cause", err,
-			"last_contact_ago", time.Duration(e.wire.now()-e.wire.lastHeard.Load()),
-			"timeout", e.Timeout(), "server", e.conn.Server())
+		lastContact := time.Duration(e.wire.now() - e.wire.lastHeard.Load())
+		lastReply := time.Duration(e.wire.now() - e.wire.lastReply.Load())
+		server := e.conn.Server()
+		e.m.logAsync(func(l *slog.Logger) {
+			l.Warn("zookeeper session ended", "epoch", e.id,
+				"session", fmt.Sprintf("0x%x", e.sessionID), "cause", err,
+				"leader_contact_ago", lastContact, "last_reply_ago", lastReply,
+				"timeout", e.Timeout(), "server", server)
+		})
 		e.m.publish(Change{State: Expired, Epoch: e, Err: err})
 	}
-	e.end(err)
 }
 
 // halt asks the epoch's goroutine to end the epoch with err.
@@ -227,6 +249,8 @@ func (e *Epoch) halt(err error) {
 // run owns the epoch's state: it turns client events, in order, into
 // transitions, and ends the epoch at the safe deadline.
 func (e *Epoch) run() {
+	e.m.enterEpochGoroutine()
+	defer e.m.leaveEpochGoroutine()
 	defer close(e.finished)
 	defer e.shutdown()
 
@@ -235,7 +259,10 @@ func (e *Epoch) run() {
 	defer deadline.Stop()
 	arm := func() {
 		if at, ok := e.wire.deadline(e.m.margin); ok {
-			deadline.Reset(time.Duration(int64(at) - e.wire.now()))
+			// Go's timers run on a clock that stops while the host is
+			// suspended, the deadline's does not (clock.go): look again
+			// often enough to notice a resume.
+			deadline.Reset(min(time.Duration(int64(at)-e.wire.now()), recheckEvery))
 		}
 	}
 	var (
@@ -280,7 +307,7 @@ func (e *Epoch) run() {
 				case zk.StateExpired:
 					stop(ErrExpired)
 				case zk.StateAuthFailed:
-					stop(fmt.Errorf("zkcoord/session: authentication failed"))
+					stop(ErrAuthFailed)
 				}
 			}
 		case err := <-auth:
@@ -289,7 +316,18 @@ func (e *Epoch) run() {
 				stop(err)
 				break
 			}
+			if err := e.m.checkTimeout(e.Timeout()); err != nil {
+				stop(err)
+				break
+			}
 			live, connected = true, true
+			// The control (creditReplies) is the manager as it was: no
+			// heartbeat, whose syncs would also hold up the pings behind
+			// them at a follower cut off from the leader.
+			if !e.wire.creditReplies && !e.goRequest(e.heartbeat) {
+				stop(ErrClosed)
+				break
+			}
 			e.hosts.establish()
 			close(e.established)
 			e.m.publish(Change{State: Connected, Epoch: e})
@@ -313,7 +351,10 @@ func (e *Epoch) run() {
 func (e *Epoch) authenticate() error {
 	for _, a := range e.m.cfg.Auth {
 		if err := e.conn.AddAuth(a.Scheme, a.Secret); err != nil {
-			return fmt.Errorf("zkcoord/session: addauth %s: %w", a.Scheme, err)
+			if errors.Is(err, zk.ErrAuthFailed) {
+				return fmt.Errorf("%w: addauth %s: %v", ErrAuthFailed, a.Scheme, err)
+			}
+			return fmt.Errorf("zkcoord/session: addauth %s: %w (%v)", a.Scheme, ErrConnectionLoss, err)
 		}
 	}
 	return nil
@@ -324,14 +365,20 @@ func (e *Epoch) authenticate() error {
 // goroutines and every request goroutine have returned.
 func (e *Epoch) shutdown() {
 	e.wire.closing.Store(true)
+	e.reqMu.Lock()
+	e.reqClosed = true
+	e.reqMu.Unlock()
+	idle := make(chan struct{})
+	go func() {
+		e.requests.Wait()
+		close(idle)
+	}()
+	settleRequests(idle)
 	e.conn.Close() // asks the server to end the session, waiting a second at most
 	e.wire.closeAll()
 	for range e.events {
 	}
-	e.reqMu.Lock()
-	e.reqClosed = true
-	e.reqMu.Unlock()
-	e.requests.Wait()
+	<-idle
 }
 
 // goRequest runs f in a goroutine that shutdown waits for, and reports

@@ -24,6 +24,14 @@ var (
 	// before its answer arrived: it may or may not have been applied.
 	ErrConnectionLoss = errors.New("zkcoord/session: connection lost, outcome unknown")
 
+	// ErrAuthFailed means the server refused the credentials in Config.Auth.
+	ErrAuthFailed = errors.New("zkcoord/session: authentication failed")
+
+	// ErrHandshake means no server completed a session handshake: none was
+	// reachable, or each refused the connection (a TLS certificate, say)
+	// or never answered it. New's error wraps it with the last cause.
+	ErrHandshake = errors.New("zkcoord/session: no session handshake completed")
+
 	// ErrNoEpoch is returned by operations on an Epoch that never became live.
 	ErrNoEpoch = errors.New("zkcoord/session: no live session")
 )

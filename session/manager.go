@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -26,6 +27,11 @@ type Manager struct {
 	subs    map[*subscriber]struct{}
 	nextID  uint64
 	lastErr error // why the latest attempt at a new session failed; nil after a success
+	fatal   error // a configuration the ensemble showed to be unsafe: no session will come
+
+	tick    atomic.Int64               // the ensemble's tickTime (ns), known before the first session
+	logs    *queue[func(*slog.Logger)] // logged off the safety path, in order (logLoop)
+	epochGs sync.Map                   // ids of the goroutines running epochs, for Close
 
 	closing   chan struct{}
 	closeOnce sync.Once
@@ -38,6 +44,9 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	if cfg.SessionTimeout == 0 {
+		cfg.SessionTimeout = DefaultSessionTimeout
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -48,6 +57,11 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 	if cfg.Backoff == nil {
 		cfg.Backoff = defaultBackoff
 	}
+	if cfg.TickTime > 0 {
+		if err := checkTimeout(cfg.SessionTimeout, cfg.SafetyMargin, cfg.TickTime); err != nil {
+			return nil, err
+		}
+	}
 	cfg.Servers = append([]string(nil), cfg.Servers...)
 	m := &Manager{
 		cfg:     cfg,
@@ -55,14 +69,19 @@ func New(ctx context.Context, cfg Config) (*Manager, error) {
 		changed: make(chan struct{}),
 		subs:    make(map[*subscriber]struct{}),
 		closing: make(chan struct{}),
+		logs:    newQueue[func(*slog.Logger)](),
 	}
-	m.wg.Add(1)
+	m.wg.Add(2)
+	go m.logLoop()
 	go m.run()
 	if _, err := m.Epoch(ctx); err != nil {
 		m.mu.Lock()
-		last := m.lastErr
+		last, fatal := m.lastErr, m.fatal
 		m.mu.Unlock()
 		m.Close()
+		if fatal != nil {
+			return nil, fatal
+		}
 		if last != nil && !errors.Is(err, ErrClosed) {
 			// Say why no session came, e.g. a certificate a TLS dialer
 			// rejected, rather than only that ctx ended; both stay
@@ -112,8 +131,10 @@ func (m *Manager) Epoch(ctx context.Context) (*Epoch, error) {
 		if ep != nil && ep.Alive() {
 			return ep, nil
 		}
+		// Wait on the epoch's end only while it has not ended: once it has,
+		// only the next epoch is worth waking for (its Done stays closed).
 		var ended <-chan struct{}
-		if ep != nil {
+		if ep != nil && ep.Err() == nil {
 			ended = ep.Done()
 		}
 		select {
@@ -130,24 +151,56 @@ func (m *Manager) Epoch(ctx context.Context) (*Epoch, error) {
 // Close ends the session (the server deletes its ephemeral nodes at once if
 // it can be reached) and returns when every goroutine of the manager and its
 // client has returned. Subscribers receive Closed. Calling it again is a no-op.
+//
+// Called from code the manager itself runs (an Epoch.OnEnd hook, or a
+// recipe's observer run from one), Close does not wait: the goroutine it
+// would wait for is the caller's. It returns at once and the manager
+// finishes shutting down when the caller returns.
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() { close(m.closing) })
+	if _, inside := m.epochGs.Load(goid()); inside {
+		return nil
+	}
 	m.wg.Wait()
 	return nil
 }
 
-func (m *Manager) margin(timeout time.Duration) time.Duration {
-	mg := m.cfg.SafetyMargin
-	if mg == 0 {
-		mg = timeout / 4
+func (m *Manager) enterEpochGoroutine() { m.epochGs.Store(goid(), struct{}{}) }
+func (m *Manager) leaveEpochGoroutine() { m.epochGs.Delete(goid()) }
+
+// logAsync logs off the caller's path: a handler that blocks delays the
+// log, never a session's end or a loss signal.
+func (m *Manager) logAsync(f func(*slog.Logger)) { m.logs.push(f) }
+
+// logLoop runs the logging queued by logAsync until Closed is published.
+func (m *Manager) logLoop() {
+	defer m.wg.Done()
+	for range m.logs.ready {
+		for _, f := range m.logs.drain() {
+			if f == nil {
+				return
+			}
+			f(m.log)
+		}
 	}
-	// Pings go out every third of the timeout: a deadline closer than that to
-	// the last contact would end healthy sessions.
-	return min(mg, timeout/2)
+}
+
+func (m *Manager) margin(timeout time.Duration) time.Duration {
+	return safetyMargin(timeout, m.cfg.SafetyMargin, m.tickTime())
+}
+
+func (m *Manager) tickTime() time.Duration { return time.Duration(m.tick.Load()) }
+
+// checkTimeout refuses a granted session timeout the deadline cannot be
+// kept safely in (see checkTimeout in timing.go).
+func (m *Manager) checkTimeout(granted time.Duration) error {
+	return checkTimeout(granted, m.cfg.SafetyMargin, m.tickTime())
 }
 
 func (m *Manager) run() {
 	defer m.wg.Done()
+	defer m.logs.push(nil) // after the last publish: logLoop returns once it is logged
+	m.learnTickTime()
 	policy := m.cfg.Backoff()
 	policy.Reset()
 	attempt := 0
@@ -177,12 +230,25 @@ func (m *Manager) run() {
 			m.publish(Change{State: Closed, Epoch: last, Err: ErrClosed})
 			return
 		}
+		if errors.Is(err, ErrInvalidConfig) {
+			// The ensemble granted a timeout no deadline is safe in: it
+			// would grant it again. Say so rather than retry forever.
+			m.mu.Lock()
+			m.fatal = err
+			m.mu.Unlock()
+			m.closeOnce.Do(func() { close(m.closing) })
+			m.publish(Change{State: Closed, Epoch: last, Err: err})
+			return
+		}
 		wait := policy.NextBackOff()
 		if wait == backoff.Stop {
 			policy.Reset() // a coordination client never gives up on its own
 			wait = policy.NextBackOff()
 		}
-		m.log.Info("no zookeeper session", "attempt", attempt, "retry_in", wait, "err", err)
+		n := attempt
+		m.logAsync(func(l *slog.Logger) {
+			l.Info("no zookeeper session", "attempt", n, "retry_in", wait, "err", err)
+		})
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -231,15 +297,15 @@ func (m *Manager) attempt() (*Epoch, error) {
 		return ep, nil
 	case <-ep.hosts.exhausted:
 		if err := ep.wire.lastConnErr(); err != nil {
-			ep.halt(fmt.Errorf("no server reachable: %w", err))
+			ep.halt(fmt.Errorf("%w: no server reachable: %w", ErrHandshake, err))
 		} else {
-			ep.halt(errors.New("no server reachable"))
+			ep.halt(fmt.Errorf("%w: no server reachable", ErrHandshake))
 		}
 	case <-limit.C:
 		if err := ep.wire.lastConnErr(); err != nil {
-			ep.halt(fmt.Errorf("handshake timed out; last connection failed: %w", err))
+			ep.halt(fmt.Errorf("%w: handshake timed out; last connection failed: %w", ErrHandshake, err))
 		} else {
-			ep.halt(errors.New("handshake timed out"))
+			ep.halt(fmt.Errorf("%w: handshake timed out", ErrHandshake))
 		}
 	case <-ep.Done():
 	case <-m.closing:
@@ -249,6 +315,8 @@ func (m *Manager) attempt() (*Epoch, error) {
 	return nil, ep.Err()
 }
 
+// publish records c as the state and queues it for every subscriber and
+// the log; nothing here blocks.
 func (m *Manager) publish(c Change) {
 	c.At = time.Now()
 	m.mu.Lock()
@@ -261,7 +329,9 @@ func (m *Manager) publish(c Change) {
 		s.q.push(c)
 	}
 	if c.State != Connecting || c.Attempt == 1 {
-		m.log.Info("session state", "state", c.State.String(), "epoch", epochID(c.Epoch), "err", c.Err)
+		m.logAsync(func(l *slog.Logger) {
+			l.Info("session state", "state", c.State.String(), "epoch", epochID(c.Epoch), "err", c.Err)
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -101,10 +102,26 @@ func (e *Epoch) ChildrenW(ctx context.Context, path string) ([]string, *zk.Stat,
 
 // Create creates a node and returns its path (with the sequence, if any).
 func (e *Epoch) Create(ctx context.Context, path string, data []byte, flags int32, acl []zk.ACL) (string, error) {
-	return call(ctx, e, "create", path, func(c *zk.Conn) (string, error) {
+	p, _, err := e.CreateZxid(ctx, path, data, flags, acl)
+	return p, err
+}
+
+// CreateZxid is Create that also returns the new node's czxid, read from
+// the reply's header (see czxid.go): 0 when the reply could not be matched
+// to the node (the caller then reads the czxid if it needs it).
+func (e *Epoch) CreateZxid(ctx context.Context, path string, data []byte, flags int32, acl []zk.ACL) (created string, czxid int64, err error) {
+	type r struct {
+		path  string
+		czxid int64
+	}
+	v, err := call(ctx, e, "create", path, func(c *zk.Conn) (r, error) {
 		p, err := c.Create(e.abs(path), data, flags, acl)
-		return e.rel(p), err
+		if err != nil {
+			return r{}, err
+		}
+		return r{e.rel(p), e.wire.czxids.take(p)}, nil
 	})
+	return v.path, v.czxid, err
 }
 
 // CreateAndList creates a node and lists its parent's children in one
@@ -113,12 +130,13 @@ func (e *Epoch) Create(ctx context.Context, path string, data []byte, flags int3
 // applying the create. The error is the create's. children is nil when the
 // listing could not be paired with the create (a reconnect between them,
 // say); the caller then lists on its own.
-func (e *Epoch) CreateAndList(ctx context.Context, path string, data []byte, flags int32, acl []zk.ACL) (created string, children []string, stat *zk.Stat, err error) {
+func (e *Epoch) CreateAndList(ctx context.Context, path string, data []byte, flags int32, acl []zk.ACL) (created string, czxid int64, children []string, stat *zk.Stat, err error) {
 	sent, stop := e.wire.awaitSent([]byte(e.abs(path)))
 	defer stop()
 	type createResult struct {
-		path string
-		err  error
+		path  string
+		czxid int64
+		err   error
 	}
 	type listResult struct {
 		children []string
@@ -127,14 +145,14 @@ func (e *Epoch) CreateAndList(ctx context.Context, path string, data []byte, fla
 	}
 	creates := make(chan createResult, 1)
 	if !e.goRequest(func() {
-		p, err := e.Create(ctx, path, data, flags, acl)
-		creates <- createResult{p, err}
+		p, z, err := e.CreateZxid(ctx, path, data, flags, acl)
+		creates <- createResult{p, z, err}
 	}) {
-		return "", nil, nil, opError("create", path, e.ended())
+		return "", 0, nil, nil, opError("create", path, e.ended())
 	}
 	select {
 	case c := <-creates: // never written: nothing to pair with
-		return c.path, nil, nil, c.err
+		return c.path, c.czxid, nil, nil, c.err
 	case <-sent:
 	}
 	lists := make(chan listResult, 1)
@@ -143,13 +161,13 @@ func (e *Epoch) CreateAndList(ctx context.Context, path string, data []byte, fla
 		lists <- listResult{kids, st, err}
 	}) {
 		c := <-creates
-		return c.path, nil, nil, c.err
+		return c.path, c.czxid, nil, nil, c.err
 	}
 	c, l := <-creates, <-lists
 	if c.err != nil || l.err != nil {
-		return c.path, nil, nil, c.err
+		return c.path, c.czxid, nil, nil, c.err
 	}
-	return c.path, l.children, l.stat, nil
+	return c.path, c.czxid, l.children, l.stat, nil
 }
 
 func parentOf(path string) string {
@@ -167,6 +185,31 @@ func (e *Epoch) CreateContainer(ctx context.Context, path string, data []byte, a
 		p, err := c.CreateContainer(e.abs(path), data, zk.FlagContainer, acl)
 		return e.rel(p), err
 	})
+}
+
+// SendSet starts Set and returns at once, for a write whose answer nobody
+// waits for but whose place on the connection matters: sent closes once its
+// frame is written (a request queued after that is sent behind it), done
+// once the request has ended, answered or not. The outcome is not reported.
+func (e *Epoch) SendSet(ctx context.Context, path string, data []byte, version int32) (sent, done <-chan struct{}) {
+	abs := e.abs(path)
+	// The frame holds the opcode, then the path as a length and its bytes:
+	// no other request's frame holds both together.
+	needle := make([]byte, 8, 8+len(abs))
+	binary.BigEndian.PutUint32(needle[0:4], opSetData)
+	binary.BigEndian.PutUint32(needle[4:8], uint32(len(abs)))
+	needle = append(needle, abs...)
+	written, stop := e.wire.awaitSent(needle)
+	finished := make(chan struct{})
+	if !e.goRequest(func() {
+		defer close(finished)
+		defer stop()
+		e.Set(ctx, path, data, version)
+	}) {
+		stop()
+		close(finished)
+	}
+	return written, finished
 }
 
 // Set writes a node's data if its version matches (-1: any).
@@ -262,15 +305,28 @@ func call[T any](ctx context.Context, e *Epoch, op, path string, f func(*zk.Conn
 	if err := e.Check(); err != nil {
 		return zero, opError(op, path, err)
 	}
+	// A backlog of requests delays the heartbeat's syncs behind it (the
+	// server answers a session in order), and with them the deadline:
+	// bound what is in flight, so a busy session never talks itself out
+	// of touch with a healthy ensemble.
+	select {
+	case e.inflight <- struct{}{}:
+	case <-ctx.Done():
+		return zero, opError(op, path, ctx.Err())
+	case <-e.done:
+		return zero, opError(op, path, e.ended())
+	}
 	type result struct {
 		v   T
 		err error
 	}
 	ch := make(chan result, 1)
 	if !e.goRequest(func() {
+		defer func() { <-e.inflight }()
 		v, err := f(e.conn)
 		ch <- result{v, err}
 	}) {
+		<-e.inflight
 		return zero, opError(op, path, e.ended())
 	}
 	select {

@@ -21,7 +21,11 @@ func TestReconnectWithWatchesAndRequestsInFlight(t *testing.T) {
 	c.RequireFaults(t)
 	link := c.NewLink()
 	defer link.Close()
-	m := connect(t, link.Servers(), 4*time.Second)
+	// The users' 10 s session: the reply hold's cap is a third of it, and a
+	// CI machine starved under -race once took longer than a 4 s session's
+	// 1.33 s between the connect response and the set-watches write,
+	// letting go-zookeeper's race through.
+	m := connect(t, link.Servers(), 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	ep, err := m.Epoch(ctx)

@@ -11,28 +11,34 @@ import (
 	"time"
 )
 
-// wire watches the bytes of every connection of one session to learn, on
-// the monotonic clock, the latest instant the server is known to have heard
-// from us, and the session timeout the server granted.
+// wire watches the bytes of every connection of one session. It learns the
+// session timeout the server granted, credits the session's deadline with
+// what only the leader can have done (see connected and leaderProof), and
+// carries the workarounds for go-zookeeper v1.0.4 that need to see frames
+// (upstream.go).
 //
 // ZooKeeper answers every request, ping and connect of a session in order,
 // and sends watch notifications (xid -1) in between. So when the k-th
 // non-notification frame arrives, the server has received at least k of our
 // frames, hence one sent no earlier than our k-th: its send time is a lower
-// bound on the server's last contact, whatever the server's bookkeeping
-// (a session's expiry is always at least one timeout after that contact).
-// Reading replies alone would not do: a notification or a late reply says
-// nothing about when the server last heard from us.
+// bound on when that server last heard from us.
 type wire struct {
-	base      time.Time    // monotonic origin of every offset below
-	lastHeard atomic.Int64 // ns since base; 0: never
-	timeout   atomic.Int64 // negotiated session timeout, ns; 0 until known
-	sessionID atomic.Int64 // the session this wire credits; 0 until the first
-	watches   watchTable   // the client's watches, as seen on the wire
-	closing   atomic.Bool  // refuse new dials: the client is being shut down
-	connsMu   sync.Mutex
-	conns     map[*trackedConn]struct{} // open connections, for closeAll
-	dial      func(network, address string, timeout time.Duration) (net.Conn, error)
+	clock     clock         // origin of every offset below
+	lastHeard atomic.Int64  // proven contact with the leader, ns since origin; 0: never
+	lastReply atomic.Int64  // latest answer from any server, ns since origin (diagnostics)
+	gen       atomic.Uint64 // connections dialed so far: the current one's number
+	// creditReplies credits every answer, as if a follower's reply proved
+	// the leader's: the behaviour before leaderProof, kept as a control.
+	creditReplies bool
+	gap           atomic.Int64 // leaderProof's gap, for reconnections
+	timeout       atomic.Int64 // negotiated session timeout, ns; 0 until known
+	sessionID     atomic.Int64 // the session this wire credits; 0 until the first
+	watches       watchTable   // the client's watches, as seen on the wire
+	czxids        czxids       // czxids of the nodes we created (czxid.go)
+	closing       atomic.Bool  // refuse new dials: the client is being shut down
+	connsMu       sync.Mutex
+	conns         map[*trackedConn]struct{} // open connections, for closeAll
+	dial          func(network, address string, timeout time.Duration) (net.Conn, error)
 	// Why the latest connection failed before the server answered its
 	// connect request (the dial's error, or the first read's), nil after a
 	// dial succeeds until then: go-zookeeper only logs these, so the manager
@@ -94,10 +100,14 @@ func newWire(dial func(string, string, time.Duration) (net.Conn, error)) *wire {
 	if dial == nil {
 		dial = net.DialTimeout
 	}
-	return &wire{base: time.Now(), dial: dial}
+	return &wire{clock: newClock(), dial: dial}
 }
 
-func (w *wire) now() int64 { return int64(time.Since(w.base)) }
+func (w *wire) now() int64 { return w.clock.now() }
+
+// generation numbers the connection the client is on; a request sent and
+// answered while it did not change was sent and answered on one connection.
+func (w *wire) generation() uint64 { return w.gen.Load() }
 
 // lastConnErr is why the latest connection failed before the server
 // answered its connect request, or nil.
@@ -128,6 +138,7 @@ func (w *wire) dialer(network, address string, timeout time.Duration) (net.Conn,
 		return nil, err
 	}
 	w.connErr.Store(nil)
+	w.gen.Add(1)
 	tc := newTrackedConn(c, w)
 	w.connsMu.Lock()
 	defer w.connsMu.Unlock()
@@ -160,28 +171,43 @@ func (w *wire) closeAll() {
 func newTrackedConn(c net.Conn, w *wire) *trackedConn {
 	tc := &trackedConn{
 		Conn: c, w: w,
-		pending:        make(map[int32]watchRequest),
-		setWatchesSent: make(chan struct{}),
-		closed:         make(chan struct{}),
+		pending: make(map[int32]watchRequest),
+		creates: make(map[int32]struct{}),
+		closed:  make(chan struct{}),
 	}
 	tc.in.reset()
-	tc.in.widen = widenReply
+	tc.in.widen = tc.widenReply
 	tc.out.reset()
 	tc.out.widen = widenRequest
 	return tc
 }
 
 // connected records a connect response: a granted session (id != 0) with
-// its negotiated timeout. It reports whether the response credits contact.
-func (w *wire) connected(sessionID int64, timeout time.Duration) bool {
+// its negotiated timeout. credit says whether the response proves the
+// leader heard of the session, and lag how long before the connect
+// request's send time to credit it.
+//
+// A new session is created by a transaction committed through a quorum,
+// after the client sent its request: any later leader starts counting the
+// session's timeout after that. A reconnection is revalidated by the server's
+// leader (Learner.validateSession), which touches the session; but the
+// leader may be one cut off from its quorum that has not yet stepped down,
+// while its successor counts from its own election, up to 1.5 ticks before
+// the old leader notices (see leaderProof for the same case): such a
+// credit lags by the proof's gap, as a sync proof does.
+func (w *wire) connected(sessionID int64, timeout time.Duration) (credit bool, lag int64) {
 	if sessionID == 0 {
-		return false
+		return false, 0
 	}
-	if w.sessionID.CompareAndSwap(0, sessionID) || w.sessionID.Load() == sessionID {
+	if w.sessionID.CompareAndSwap(0, sessionID) {
 		w.timeout.Store(int64(timeout))
-		return true
+		return true, 0
 	}
-	return false // a new session on an old client: not ours to credit
+	if w.sessionID.Load() == sessionID {
+		w.timeout.Store(int64(timeout))
+		return true, w.gap.Load()
+	}
+	return false, 0 // a new session on an old client: not ours to credit
 }
 
 func (w *wire) heard(sentAt int64) {
@@ -202,17 +228,15 @@ type trackedConn struct {
 	mu      sync.Mutex
 	sent    []int64                // send times of frames not yet answered, oldest first
 	pending map[int32]watchRequest // by xid: requests that leave a watch if they succeed
+	creates map[int32]struct{}     // by xid: creates not yet answered
 
 	out framer // writer goroutine only
 	in  framer // reader goroutine only
 	// frames read so far on this connection; the first is the connect response.
-	inFrames int
-	// holdReplies: the next Read waits for the set-watches request (see watches.go).
-	holdReplies    bool
-	setWatchesSent chan struct{}
-	setWatchesOnce sync.Once
-	closed         chan struct{}
-	closeOnce      sync.Once
+	inFrames  int
+	hold      replyHold // upstream.go
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // framer splits a byte stream into length-prefixed frames and keeps the
@@ -292,10 +316,14 @@ func widenRequest(head []byte) int {
 	return 0
 }
 
-// widenReply keeps whole the notifications, for their paths.
-func widenReply(head []byte) int {
-	if int32(binary.BigEndian.Uint32(head[0:4])) == -1 {
+// widenReply keeps whole the notifications, for their paths, and the
+// replies to creates, for the created path.
+func (c *trackedConn) widenReply(head []byte) int {
+	switch xid := int32(binary.BigEndian.Uint32(head[0:4])); {
+	case xid == xidWatchEvent:
 		return 28 + maxWatchPath
+	case c.isCreate(xid):
+		return 20 + maxWatchPath
 	}
 	return 0
 }
@@ -315,9 +343,18 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 }
 
 func (c *trackedConn) frameOut(f *framer) {
-	if len(f.kept) >= 8 && int32(binary.BigEndian.Uint32(f.kept[4:8])) == opSetWatches {
-		c.setWatchesOnce.Do(func() { close(c.setWatchesSent) })
-		return
+	if len(f.kept) >= 8 {
+		switch int32(binary.BigEndian.Uint32(f.kept[4:8])) {
+		case opSetWatches:
+			c.hold.setWatchesWritten()
+			return
+		case opSetAuth:
+			c.hold.authWritten(int32(binary.BigEndian.Uint32(f.kept[0:4])))
+			return
+		case opCreate, opCreate2:
+			c.createSent(int32(binary.BigEndian.Uint32(f.kept[0:4])))
+			return
+		}
 	}
 	if xid, r, ok := parseWatchRequest(f.kept); ok {
 		c.mu.Lock()
@@ -327,10 +364,7 @@ func (c *trackedConn) frameOut(f *framer) {
 }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
-	if c.holdReplies {
-		c.holdReplies = false
-		c.awaitSetWatches()
-	}
+	c.hold.await(c.closed)
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.in.feed(b[:n], func() {}, c.frameIn)
@@ -344,20 +378,6 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// awaitSetWatches returns once the client has written its set-watches
-// request on this connection, or the connection closed. The bound only
-// guards against a client that behaves otherwise than v1.0.4: replies are
-// never held back for long.
-func (c *trackedConn) awaitSetWatches() {
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case <-c.setWatchesSent:
-	case <-c.closed:
-	case <-t.C:
-	}
-}
-
 func (c *trackedConn) Close() error {
 	c.closeOnce.Do(func() { close(c.closed) })
 	c.w.connsMu.Lock()
@@ -369,22 +389,32 @@ func (c *trackedConn) Close() error {
 func (c *trackedConn) frameIn(f *framer) {
 	c.inFrames++
 	p := f.kept[:min(len(f.kept), f.body)]
-	credit := true
+	credit, lag := c.w.creditReplies, int64(0)
 	if c.inFrames == 1 {
 		// connect response: protocolVersion, timeOut (ms), sessionId, passwd
 		credit = false
 		if len(p) >= 16 {
 			timeout := time.Duration(int32(binary.BigEndian.Uint32(p[4:8]))) * time.Millisecond
-			credit = c.w.connected(int64(binary.BigEndian.Uint64(p[8:16])), timeout)
+			credit, lag = c.w.connected(int64(binary.BigEndian.Uint64(p[8:16])), timeout)
 		}
 		// The client re-sends the session's watches now, if it has any.
-		c.holdReplies = c.w.watches.any()
-	} else if len(p) >= 4 && int32(binary.BigEndian.Uint32(p[:4])) == -1 {
-		if typ, path, ok := parseEvent(p); ok {
-			c.w.watches.fire(typ, path)
+		if c.w.watches.any() {
+			c.hold.start(time.Duration(c.w.timeout.Load()) / 3)
 		}
-		return // a watch notification answers nothing
+	} else if len(p) >= 4 {
+		xid := int32(binary.BigEndian.Uint32(p[:4]))
+		if xid == xidWatchEvent {
+			if typ, path, ok := parseEvent(p); ok {
+				c.w.watches.fire(typ, path)
+			}
+			return // a watch notification answers nothing
+		}
+		c.hold.answered(xid)
+		if len(p) >= 16 {
+			c.createAnswered(p)
+		}
 	}
+	c.w.lastReply.Store(c.w.now())
 	c.mu.Lock()
 	var at int64
 	ok := len(c.sent) > 0
@@ -405,6 +435,6 @@ func (c *trackedConn) frameIn(f *framer) {
 		c.w.watches.answered(r, int32(binary.BigEndian.Uint32(p[12:16])))
 	}
 	if ok && credit {
-		c.w.heard(at)
+		c.w.heard(at - lag)
 	}
 }

@@ -53,6 +53,7 @@ func TestWireCreditsSendTimesInOrder(t *testing.T) {
 		in.Write(reply(1))
 		in.Write(reply(-2)) // a ping reply
 		w := newWire(nil)
+		w.creditReplies = true // the framing under test: every answer credits its request
 		c := newTrackedConn(&scriptConn{r: bytes.NewReader(in.Bytes()), chunk: chunk}, w)
 
 		// Three frames out, the third split over two writes.
@@ -95,17 +96,53 @@ func TestWireCreditsSendTimesInOrder(t *testing.T) {
 
 func TestWireIgnoresAnotherSession(t *testing.T) {
 	w := newWire(nil)
-	if !w.connected(1, time.Second) {
-		t.Fatal("first session not credited")
+	w.gap.Store(int64(time.Second))
+	if ok, lag := w.connected(1, time.Second); !ok || lag != 0 {
+		t.Fatalf("a new session: credited %v with lag %v, want true, 0", ok, lag)
 	}
-	if w.connected(2, time.Second) {
+	if ok, _ := w.connected(2, time.Second); ok {
 		t.Fatal("a different session was credited")
 	}
-	if w.connected(0, time.Second) {
+	if ok, _ := w.connected(0, time.Second); ok {
 		t.Fatal("an expired session (id 0) was credited")
 	}
-	if !w.connected(1, 2*time.Second) || time.Duration(w.timeout.Load()) != 2*time.Second {
+	ok, lag := w.connected(1, 2*time.Second)
+	if !ok || time.Duration(w.timeout.Load()) != 2*time.Second {
 		t.Fatal("a reconnect of the same session must update the timeout")
+	}
+	if lag != int64(time.Second) {
+		t.Fatalf("a reconnect credited with lag %v, want the proof's gap", time.Duration(lag))
+	}
+}
+
+// Without the control, replies (a follower may give them alone) credit
+// nothing: only the connect response does.
+func TestWireCreditsOnlyTheConnectResponse(t *testing.T) {
+	var in bytes.Buffer
+	in.Write(connectResponse(4000, 0x1234))
+	in.Write(reply(1))
+	in.Write(reply(-2))
+	w := newWire(nil)
+	c := newTrackedConn(&scriptConn{r: bytes.NewReader(in.Bytes())}, w)
+	for range 3 {
+		if _, err := c.Write(frame(make([]byte, 8))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.mu.Lock()
+	first := c.sent[0]
+	c.mu.Unlock()
+	buf := make([]byte, 64)
+	for c.inFrames < 3 {
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := w.lastHeard.Load(); got != first {
+		t.Fatalf("lastHeard %d, want the connect request's send time %d", got, first)
+	}
+	if w.lastReply.Load() == 0 {
+		t.Fatal("lastReply not recorded")
 	}
 }
 

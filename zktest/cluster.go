@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zkcoord/zkcoord/internal/ports"
 )
 
 // startTimeout bounds starting an ensemble or restarting one server. Three
@@ -24,9 +26,19 @@ const pollInterval = 50 * time.Millisecond
 type Options struct {
 	// Nodes is the ensemble size: 1 runs a standalone server. Default 3.
 	Nodes int
-	// TickTime is the servers' tick. Session timeouts are allowed between 2
-	// and 20 ticks. Default 100ms, so 1-2 s sessions are possible.
+	// TickTime is the servers' tick. Default 100ms, so 1-2 s sessions are
+	// possible. ShippedTimings has ZooKeeper's own.
 	TickTime time.Duration
+	// SyncLimit, in ticks, is how long a follower may go without hearing
+	// from the leader (and the leader without its acks) before it drops
+	// out and stops serving its clients. Default: 1s worth of ticks.
+	SyncLimit int
+	// InitLimit, in ticks, bounds a follower's connecting and syncing to a
+	// new leader. Default: 10s worth of ticks.
+	InitLimit int
+	// MinSessionTimeout and MaxSessionTimeout bound the session timeouts
+	// the servers grant. Defaults: 2 ticks (ZooKeeper's) and 100 ticks.
+	MinSessionTimeout, MaxSessionTimeout time.Duration
 	// Logf receives the servers' logs when New fails to start them. May be nil.
 	Logf func(format string, args ...any)
 	// TLS gives every server a secure client port as well, served by
@@ -58,15 +70,19 @@ type Cluster struct {
 	tls      *tlsSetup // nil unless Options.TLS
 	tlsAddrs []string  // secure client addresses, in server order
 
-	docker *dockerSet // nil unless the servers run in Docker (container.go)
+	docker *dockerSet         // nil unless the servers run in Docker (container.go)
+	ports  *ports.Reservation // the servers' ports, held until Stop
+	peers  *peerNet           // links between local servers; nil for one server (peers.go)
+	opts   Options            // as started, defaults filled in
 
 	mu      sync.Mutex
 	stopped bool
 	links   []*Link
 }
 
-// errPortTaken marks a start that failed because a picked port was taken
-// before the JVM bound it; starting over with new ports fixes it.
+// errPortTaken marks a start that failed because a reserved port was bound
+// by a process that does not reserve (internal/ports); starting over with
+// new ports fixes it.
 var errPortTaken = errors.New("zktest: port already in use")
 
 // errExternal is returned by fault injection on an ensemble zktest does not run.
@@ -90,11 +106,9 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Nodes < 0 || opts.Nodes > 254 {
 		return nil, fmt.Errorf("zktest: Nodes must be in [1, 254], not %d", opts.Nodes)
 	}
-	if opts.TickTime == 0 {
-		opts.TickTime = 100 * time.Millisecond
-	}
-	if opts.TickTime < time.Millisecond {
-		return nil, fmt.Errorf("zktest: TickTime %v is below 1ms", opts.TickTime)
+	opts, err := withTimings(opts)
+	if err != nil {
+		return nil, err
 	}
 	if docker, err := dockerFirst(opts); err != nil {
 		return nil, err
@@ -105,7 +119,7 @@ func New(opts Options) (*Cluster, error) {
 		if opts.TLS {
 			return nil, errExternalTLS
 		}
-		return newExternal(s)
+		return newExternal(s, opts)
 	}
 	env, err := findRuntime()
 	if err != nil {
@@ -121,8 +135,8 @@ func New(opts Options) (*Cluster, error) {
 	return c, err
 }
 
-func newExternal(list string) (*Cluster, error) {
-	c := &Cluster{}
+func newExternal(list string, opts Options) (*Cluster, error) {
+	c := &Cluster{opts: opts}
 	for _, a := range strings.Split(list, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			c.addrs = append(c.addrs, a)
@@ -142,7 +156,7 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("zktest: %w", err)
 	}
-	c := &Cluster{dir: dir}
+	c := &Cluster{dir: dir, opts: opts}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -165,30 +179,35 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 		env = &runtimeEnv{java: env.java, classpath: cp}
 		nports += opts.Nodes
 	}
-	ports, err := freePorts(nports)
-	if err != nil {
-		return nil, err
+	if c.ports, err = ports.Reserve(nports); err != nil {
+		return nil, fmt.Errorf("zktest: %w", err)
 	}
+	picked := c.ports.Ports
 	for i := range opts.Nodes {
 		s := &server{
 			id:           i + 1,
 			dir:          filepath.Join(dir, fmt.Sprintf("server%d", i+1)),
-			clientPort:   ports[3*i],
-			quorumPort:   ports[3*i+1],
-			electionPort: ports[3*i+2],
+			clientPort:   picked[3*i],
+			quorumPort:   picked[3*i+1],
+			electionPort: picked[3*i+2],
 			env:          env,
 		}
 		c.procs = append(c.procs, s)
 		c.addrs = append(c.addrs, s.addr())
 	}
-	for _, s := range c.procs {
-		if err := s.writeConfig(c.procs, opts.TickTime); err != nil {
+	if len(c.procs) > 1 {
+		if c.peers, err = newPeerNet(c.procs); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range c.procs {
+		if err := s.writeConfig(c.procs, c.peerEntries(i), opts); err != nil {
 			return nil, err
 		}
 	}
 	if c.tls != nil {
 		for i, s := range c.procs {
-			secure := ports[3*opts.Nodes+i]
+			secure := picked[3*opts.Nodes+i]
 			if err := c.tls.appendZooCfg(s, secure); err != nil {
 				return nil, err
 			}
@@ -202,7 +221,7 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait(opts.TickTime))
 	defer cancel()
 	err = poll(ctx, func() error {
 		for i, s := range c.procs {
@@ -240,6 +259,11 @@ func startLocal(env *runtimeEnv, opts Options) (_ *Cluster, err error) {
 // local ensemble, in server order. Clients connecting here bypass any Link.
 func (c *Cluster) Servers() []string { return append([]string(nil), c.addrs...) }
 
+// Options returns the options the cluster was started with, defaults
+// filled in: its timings, in particular, for a test that scales its waits
+// with them.
+func (c *Cluster) Options() Options { return c.opts }
+
 // External reports whether the ensemble came from ZK_SERVERS.
 func (c *Cluster) External() bool { return c.procs == nil }
 
@@ -255,10 +279,33 @@ func (c *Cluster) RequireFaults(t testing.TB) {
 // NewLink returns a fresh set of proxies, one per server, for one client, so
 // the test can fail that client's network without touching others. Stop
 // closes it if the test does not.
-func (c *Cluster) NewLink() *Link { return c.newLinkTo(c.addrs) }
+func (c *Cluster) NewLink() *Link { return c.newLinkTo(c.addrs, nil) }
 
-func (c *Cluster) newLinkTo(targets []string) *Link {
+// NewLinkTo is NewLink restricted to the given servers (a client that can
+// only reach them): its Servers lists their proxies alone, and its methods
+// take the same server indexes as the Cluster's. It panics on an index out
+// of range, or none.
+func (c *Cluster) NewLinkTo(servers ...int) *Link {
+	if len(servers) == 0 {
+		panic("zktest: NewLinkTo needs at least one server")
+	}
+	targets := make([]string, len(servers))
+	for k, i := range servers {
+		if i < 0 || i >= len(c.addrs) {
+			panic(fmt.Sprintf("zktest: NewLinkTo: no server %d in a %d-server ensemble", i, len(c.addrs)))
+		}
+		targets[k] = c.addrs[i]
+	}
+	return c.newLinkTo(targets, servers)
+}
+
+// newLinkTo links to targets, which are the servers ids, all in order when
+// ids is nil.
+func (c *Cluster) newLinkTo(targets []string, ids []int) *Link {
 	l, err := newLink(targets)
+	if err == nil && ids != nil {
+		l.ids = append([]int(nil), ids...)
+	}
 	if err != nil {
 		// Only fd exhaustion makes a loopback listen fail; a test cannot
 		// go on without its link either way.
@@ -304,8 +351,8 @@ func (c *Cluster) Kill(i int) error {
 // Restart starts server i again with its data and ports, killing it first
 // if it runs, and returns once it serves: srvr shows a Mode. When too few
 // servers run for a quorum (say, all were killed and are being brought back
-// one by one), serving is impossible, so it returns once the server answers
-// ruok instead.
+// one by one), or a link to a peer is cut (Isolate, CutPeer), serving may
+// be impossible, so it returns once the server answers ruok instead.
 func (c *Cluster) Restart(i int) error {
 	s, err := c.server(i)
 	if err != nil {
@@ -315,13 +362,13 @@ func (c *Cluster) Restart(i int) error {
 	if err := s.start(c.isStopped); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait(c.opts.TickTime))
 	defer cancel()
 	err = poll(ctx, func() error {
 		if !s.running() {
 			return permanent(fmt.Errorf("server %d exited", i))
 		}
-		if !c.quorumRunning() {
+		if !c.quorumRunning() || c.peerFaulted(i) {
 			out, err := fourLetter(s.addr(), "ruok")
 			if err != nil {
 				return err
@@ -359,9 +406,23 @@ func (c *Cluster) reviveAll() error {
 			}
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait(c.opts.TickTime))
 	defer cancel()
 	return c.WaitServing(ctx)
+}
+
+// peerEntries returns the server addresses server i's zoo.cfg lists: its
+// own real ports, and its proxies to the others.
+func (c *Cluster) peerEntries(i int) []string {
+	out := make([]string, len(c.procs))
+	for j, o := range c.procs {
+		if j == i || c.peers == nil {
+			out[j] = fmt.Sprintf("127.0.0.1:%d:%d", o.quorumPort, o.electionPort)
+		} else {
+			out[j] = c.peers.entry(i, j)
+		}
+	}
+	return out
 }
 
 // quorumRunning reports whether a majority of the servers' processes run.
@@ -393,9 +454,13 @@ func (c *Cluster) Stop() {
 	for _, s := range c.procs {
 		s.kill()
 	}
+	if c.peers != nil {
+		c.peers.close()
+	}
 	if c.docker != nil {
 		c.docker.close()
 	}
+	c.ports.Release()
 	if c.dir != "" {
 		_ = os.RemoveAll(c.dir)
 	}
@@ -414,9 +479,13 @@ func (c *Cluster) live(i int) bool {
 }
 
 // Leader returns the index of the server whose srvr says "Mode: leader"; a
-// standalone server counts as the leader.
+// standalone server counts as the leader. When several say so, a leader cut
+// off from its peers not having stepped down yet, it is the one of the
+// latest epoch (the high half of the zxid srvr shows): the others have
+// been superseded.
 func (c *Cluster) Leader() (int, error) {
 	var errs []error
+	best, bestEpoch := -1, int64(-1)
 	for i, addr := range c.addrs {
 		if !c.live(i) {
 			continue
@@ -427,8 +496,13 @@ func (c *Cluster) Leader() (int, error) {
 			continue
 		}
 		if m := parseMode(out); m == "leader" || m == "standalone" {
-			return i, nil
+			if e := parseEpoch(out); best < 0 || e > bestEpoch {
+				best, bestEpoch = i, e
+			}
 		}
+	}
+	if best >= 0 {
+		return best, nil
 	}
 	if err := errors.Join(errs...); err != nil {
 		return -1, fmt.Errorf("zktest: no server is leader: %w", err)
@@ -437,7 +511,8 @@ func (c *Cluster) Leader() (int, error) {
 }
 
 // WaitServing waits until every running server answers srvr with a Mode and
-// one of them leads. On an external ensemble, whose four-letter words may
+// one of them leads, leaving out servers with a link to a peer cut
+// (Isolate, CutPeer), which may be unable to serve until HealPeers. On an external ensemble, whose four-letter words may
 // be disabled, it waits until a client can read instead.
 func (c *Cluster) WaitServing(ctx context.Context) error {
 	if c.External() {
@@ -453,6 +528,16 @@ func (c *Cluster) servingNow() error {
 			continue
 		}
 		live++
+		if c.peerFaulted(i) {
+			// Yet it may lead, say, with one follower cut one way, as long
+			// as it still reaches a majority; an isolated leader that has
+			// not stepped down yet does not count.
+			if !leader && c.reachesMajority(i) {
+				out, err := fourLetter(s.addr(), "srvr")
+				leader = err == nil && parseMode(out) == "leader"
+			}
+			continue
+		}
 		out, err := fourLetter(s.addr(), "srvr")
 		if err != nil {
 			return err

@@ -2,9 +2,11 @@ package zktest
 
 // The Docker provider: the ensemble's servers run as containers of the
 // image docker/build-image makes (zkcoord/zookeeper:3.8, from Debian's
-// packages, no registry needed), started with testcontainers-go on a
-// network of their own. Each server's client port is published on a fixed
-// loopback port picked like a local server's, so a restarted container
+// packages, no registry needed), started with testcontainers-go on two
+// networks of their own: the clients', where client ports are published,
+// and an internal one for quorum and election traffic (container_peers.go).
+// Each server's client port is published on a fixed loopback port reserved
+// like a local server's (internal/ports), so a restarted container
 // comes back at the same address, and Links, CheckClean and the
 // four-letter words work as they do for local processes. Kill sends
 // SIGKILL to the container; Restart starts the same container again, with
@@ -12,7 +14,7 @@ package zktest
 //
 // Ryuk, testcontainers' garbage collector, is an image from a registry, so
 // it is disabled unless TESTCONTAINERS_RYUK_DISABLED says otherwise: Stop
-// removes the containers and the network, and the next start sweeps those
+// removes the containers and the networks, and the next start sweeps those
 // of test binaries that died without stopping (by label, like sweepStale).
 
 import (
@@ -35,6 +37,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tclog "github.com/testcontainers/testcontainers-go/log"
 	tcnetwork "github.com/testcontainers/testcontainers-go/network"
+
+	"github.com/zkcoord/zkcoord/internal/ports"
 )
 
 // DefaultDockerImage is the image the Docker provider runs unless
@@ -120,7 +124,8 @@ type dockerSet struct {
 	cancel context.CancelFunc
 
 	mu         sync.Mutex
-	network    *testcontainers.DockerNetwork
+	network    *testcontainers.DockerNetwork // clients' side: ports are published here
+	quorum     *testcontainers.DockerNetwork // servers' side (container_peers.go)
 	containers []*dockerServer
 }
 
@@ -212,14 +217,14 @@ func startDocker(opts Options) (*Cluster, error) {
 }
 
 func startDockerOnce(opts Options) (_ *Cluster, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), startWait(opts.TickTime))
 	defer cancel()
 	d, err := openDocker(ctx)
 	if err != nil {
 		return nil, err
 	}
 	d.sweepStale(ctx)
-	c := &Cluster{docker: d}
+	c := &Cluster{docker: d, opts: opts}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -233,15 +238,19 @@ func startDockerOnce(opts Options) (_ *Cluster, err error) {
 	d.mu.Lock()
 	d.network = nw
 	d.mu.Unlock()
-
-	ports, err := freePorts(opts.Nodes)
-	if err != nil {
+	if err := d.newQuorumNetwork(ctx, owner); err != nil {
 		return nil, err
 	}
+	c.peers = newDockerPeers(opts.Nodes)
+
+	if c.ports, err = ports.Reserve(opts.Nodes); err != nil {
+		return nil, fmt.Errorf("zktest: %w", err)
+	}
+	picked := c.ports.Ports
 	env := dockerEnv(opts)
 	prefix := fmt.Sprintf("zktest-%d-%s", os.Getpid(), nw.ID[:8])
 	for i := range opts.Nodes {
-		s := &server{id: i + 1, clientPort: ports[i]}
+		s := &server{id: i + 1, clientPort: picked[i]}
 		ds := &dockerServer{set: d, name: fmt.Sprintf("%s-zk%d", prefix, s.id)}
 		s.ctr = ds
 		d.mu.Lock()
@@ -262,7 +271,11 @@ func startDockerOnce(opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 	}
-	err = poll(ctx, func() error {
+	// Creating containers and networks took its own time; serving gets
+	// the whole bound.
+	sctx, scancel := context.WithTimeout(context.Background(), startWait(opts.TickTime))
+	defer scancel()
+	err = poll(sctx, func() error {
 		for i, s := range c.procs {
 			if !s.running() {
 				return permanent(fmt.Errorf("server %d exited during startup", i))
@@ -271,7 +284,7 @@ func startDockerOnce(opts Options) (_ *Cluster, err error) {
 		return c.servingNow()
 	})
 	if err == nil {
-		err = c.probe(ctx, true)
+		err = c.probe(sctx, true)
 	}
 	if err != nil {
 		if opts.Logf != nil {
@@ -293,8 +306,6 @@ func ownerID() string {
 // the same): the settings of a local server (server.go) as far as they
 // apply in a container.
 func dockerEnv(opts Options) map[string]string {
-	tick := opts.TickTime
-	ticks := func(d time.Duration) int { return max(int((d+tick-1)/tick), 2) }
 	var servers []string
 	for i := 1; i <= opts.Nodes; i++ {
 		servers = append(servers, fmt.Sprintf("server.%d=zk%d:2888:3888;2181", i, i))
@@ -302,15 +313,19 @@ func dockerEnv(opts Options) map[string]string {
 	return map[string]string{
 		"ZOO_SERVERS":                strings.Join(servers, " "),
 		"ZOO_STANDALONE_ENABLED":     strconv.FormatBool(opts.Nodes == 1),
-		"ZOO_TICK_TIME":              strconv.FormatInt(tick.Milliseconds(), 10),
-		"ZOO_INIT_LIMIT":             strconv.Itoa(ticks(10 * time.Second)),
-		"ZOO_SYNC_LIMIT":             strconv.Itoa(ticks(time.Second)),
+		"ZOO_TICK_TIME":              strconv.FormatInt(opts.TickTime.Milliseconds(), 10),
+		"ZOO_INIT_LIMIT":             strconv.Itoa(opts.InitLimit),
+		"ZOO_SYNC_LIMIT":             strconv.Itoa(opts.SyncLimit),
 		"ZOO_MAX_CLIENT_CNXNS":       "0",
 		"ZOO_ADMINSERVER_ENABLED":    "false",
 		"ZOO_4LW_COMMANDS_WHITELIST": "*",
 		"ZOO_CFG_EXTRA": strings.Join([]string{
-			fmt.Sprintf("maxSessionTimeout=%d", 100*tick.Milliseconds()),
+			fmt.Sprintf("minSessionTimeout=%d", opts.MinSessionTimeout.Milliseconds()),
+			fmt.Sprintf("maxSessionTimeout=%d", opts.MaxSessionTimeout.Milliseconds()),
 			"reconfigEnabled=false",
+			// A server's own name resolves on the quorum network only,
+			// which Isolate takes away: listen on every address instead.
+			"quorumListenOnAllIPs=true",
 			"forceSync=no",
 			"preAllocSize=1024",
 		}, " "),
@@ -326,18 +341,20 @@ func dockerEnv(opts Options) map[string]string {
 // with its client port published on s.clientPort, without starting it.
 func (ds *dockerServer) create(ctx context.Context, s *server, env, labels map[string]string) error {
 	d := ds.set
-	alias := "zk" + strconv.Itoa(s.id)
 	loopback := netip.MustParseAddr("127.0.0.1")
 	ctr, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
 		ContainerRequest: testcontainers.ContainerRequest{
-			Image:          d.image,
-			Name:           ds.name,
-			Env:            env,
-			Labels:         labels,
-			ExposedPorts:   []string{"2181/tcp"},
-			Networks:       []string{d.network.Name},
-			NetworkAliases: map[string][]string{d.network.Name: {alias}},
-			ConfigModifier: func(cfg *container.Config) { cfg.Hostname = alias },
+			Image:        d.image,
+			Name:         ds.name,
+			Env:          env,
+			Labels:       labels,
+			ExposedPorts: []string{"2181/tcp"},
+			// The quorum network is connected below, apart: an alias
+			// given here would be registered on every network.
+			Networks: []string{d.network.Name},
+			// Not the alias as hostname either: Docker would register
+			// it on the clients' network too.
+			ConfigModifier: func(cfg *container.Config) { cfg.Hostname = "server" + strconv.Itoa(s.id) },
 			HostConfigModifier: func(hc *container.HostConfig) {
 				hc.PortBindings = network.PortMap{
 					network.MustParsePort("2181/tcp"): {{HostIP: loopback, HostPort: strconv.Itoa(s.clientPort)}},
@@ -354,7 +371,7 @@ func (ds *dockerServer) create(ctx context.Context, s *server, env, labels map[s
 	if err != nil {
 		return fmt.Errorf("zktest: Docker provider: creating the container of server %d: %w", s.id, err)
 	}
-	return nil
+	return d.setQuorum(ctx, s, true)
 }
 
 // startLocked starts s's container and watches for its exit, which closes
@@ -446,16 +463,18 @@ func (d *dockerSet) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	d.mu.Lock()
-	containers, nw := d.containers, d.network
-	d.containers, d.network = nil, nil
+	containers, nws := d.containers, []*testcontainers.DockerNetwork{d.network, d.quorum}
+	d.containers, d.network, d.quorum = nil, nil, nil
 	d.mu.Unlock()
 	for _, ds := range containers {
 		if ds.ctr != nil {
 			_ = ds.ctr.Terminate(ctx, testcontainers.StopTimeout(0))
 		}
 	}
-	if nw != nil {
-		_ = nw.Remove(ctx)
+	for _, nw := range nws {
+		if nw != nil {
+			_ = nw.Remove(ctx)
+		}
 	}
 	d.cancel()
 	_ = d.provider.Close()

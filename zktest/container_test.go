@@ -2,6 +2,7 @@ package zktest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"strings"
@@ -95,6 +96,17 @@ func TestDocker(t *testing.T) {
 		m.Close()
 		c.Stop()
 		assertNoContainers(t, names)
+	})
+
+	// Isolate takes a container off the quorum network while its client
+	// port stays published: the follower answers its client by itself,
+	// then drops it; HealPeers brings it back.
+	t.Run("isolate", func(t *testing.T) {
+		c := Start(t, Options{Nodes: 3, Docker: true})
+		isolateFollower(t, c)
+		if err := c.CutPeer(0, 1); !errors.Is(err, errDockerOneWay) {
+			t.Errorf("CutPeer with the Docker provider: %v, want errDockerOneWay", err)
+		}
 	})
 }
 

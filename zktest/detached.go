@@ -11,6 +11,9 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/zkcoord/zkcoord/internal/ports"
+	"github.com/zkcoord/zkcoord/internal/proc"
 )
 
 // A detached ensemble is for development rather than tests: `zkcoord
@@ -63,7 +66,9 @@ func (d DetachedServer) LogFiles() []string {
 func (d DetachedServer) PortTaken() bool { return d.srv().bindFailed() }
 
 // PlanDetached lays out n servers in dir/server1 ... dir/serverN on loopback
-// ports free at the moment. It creates nothing.
+// ports free at the moment, outside the kernel's ephemeral range (see
+// internal/ports). It creates nothing; StartDetached reserves each server's
+// ports for as long as its JVM lives.
 func PlanDetached(dir string, n int) ([]DetachedServer, error) {
 	if n < 1 || n > 254 {
 		return nil, fmt.Errorf("zktest: an ensemble has 1 to 254 servers, not %d", n)
@@ -72,18 +77,21 @@ func PlanDetached(dir string, n int) ([]DetachedServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zktest: %w", err)
 	}
-	ports, err := freePorts(3 * n)
+	r, err := ports.Reserve(3 * n)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("zktest: %w", err)
 	}
+	// The JVMs take the reservations over, port by port, in StartDetached.
+	r.Release()
+	picked := r.Ports
 	out := make([]DetachedServer, n)
 	for i := range out {
 		out[i] = DetachedServer{
 			ID:           i + 1,
 			Dir:          filepath.Join(dir, "server"+strconv.Itoa(i+1)),
-			ClientPort:   ports[3*i],
-			QuorumPort:   ports[3*i+1],
-			ElectionPort: ports[3*i+2],
+			ClientPort:   picked[3*i],
+			QuorumPort:   picked[3*i+1],
+			ElectionPort: picked[3*i+2],
 		}
 	}
 	return out, nil
@@ -138,7 +146,15 @@ func StartDetached(all []DetachedServer, i int, opts DetachedOptions) (pid int, 
 		servers[j].env = env
 	}
 	s := servers[i]
-	if err := s.writeConfig(servers, opts.TickTime); err != nil {
+	timings, err := withTimings(Options{TickTime: opts.TickTime})
+	if err != nil {
+		return 0, err
+	}
+	addrs := make([]string, len(servers))
+	for j, o := range servers {
+		addrs[j] = fmt.Sprintf("127.0.0.1:%d:%d", o.quorumPort, o.electionPort)
+	}
+	if err := s.writeConfig(servers, addrs, timings); err != nil {
 		return 0, err
 	}
 	out, err := os.OpenFile(s.outPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -150,14 +166,49 @@ func StartDetached(all []DetachedServer, i int, opts DetachedOptions) (pid int, 
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = out, out // stdin: /dev/null
 	cmd.SysProcAttr = detachedAttr(opts.DieWithParent)
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("zktest: starting server %d: %w", s.id, err)
+	// The JVM holds its own ports' reservations, so that a test run cannot
+	// reserve a follower's quorum port, unbound until it leads, while the
+	// server lives. A port reserved elsewhere is no reason not to start: the
+	// server was given it, and a bind failure says so plainly.
+	for _, port := range []int{s.clientPort, s.quorumPort, s.electionPort} {
+		if f, err := ports.Hold(port); err == nil && f != nil {
+			defer f.Close() // the child has its own copy
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		}
 	}
 	// The JVM is this process's child until this process exits (a command
 	// does so at once, and the JVM passes to init): reap it if it dies
-	// before, so that it leaves no zombie holding its pid.
-	go func() { _ = cmd.Wait() }()
+	// before, so that it leaves no zombie holding its pid. (internal/proc:
+	// DieWithParent's signal must mean the parent died, not a thread.)
+	exited := make(chan struct{})
+	if err := proc.Start(cmd, func() {
+		_ = cmd.Wait()
+		close(exited)
+	}); err != nil {
+		return 0, fmt.Errorf("zktest: starting server %d: %w", s.id, err)
+	}
+	awaitExec(cmd.Process.Pid, s.cfgPath(), exited)
 	return cmd.Process.Pid, nil
+}
+
+// awaitExec waits until the process pid shows itself as the server started
+// with config, or exits. exec.Cmd.Start returns once the kernel has begun
+// the exec, not finished it: for a moment /proc shows the new process with
+// an empty command line, which DetachedRunning, rightly for a process that
+// is exiting, reads as a server that is gone. A server that exits at once,
+// or takes too long, is left for WaitDetached to report.
+func awaitExec(pid int, config string, exited <-chan struct{}) {
+	deadline := time.NewTimer(startTimeout)
+	defer deadline.Stop()
+	for !DetachedRunning(pid, config) {
+		select {
+		case <-exited:
+			return
+		case <-deadline.C:
+			return
+		case <-time.After(time.Millisecond):
+		}
+	}
 }
 
 // DetachedRunning reports whether pid is a running ZooKeeper server started

@@ -25,7 +25,9 @@ func detachedAttr(dieWithParent bool) *syscall.SysProcAttr {
 // config, and not exiting. Once its main thread has let go of its memory
 // (its command line reads empty) or turned zombie (exited, but not reaped:
 // its parent lives on, or it passed to an init that does not reap), it
-// never runs again, so the answer goes from true to false only once.
+// never runs again, so the answer goes from true to false only once. (A
+// process still in its exec reads empty too, before it was ever true:
+// StartDetached waits that out.)
 func detachedAlive(pid int, config string) bool {
 	proc := "/proc/" + strconv.Itoa(pid)
 	if _, live := taskState(proc + "/stat"); !live {

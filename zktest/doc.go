@@ -1,13 +1,39 @@
 // Package zktest runs real ZooKeeper for tests: a standalone server or an
 // ensemble of local Java processes, each server in its own temporary
-// directory on free loopback ports, with fast ticks so that session timeouts
-// of one or two seconds are allowed.
+// directory on loopback ports reserved for the cluster's life outside the
+// kernel's ephemeral range (so no outgoing connection is ever given one, and
+// a restarted server gets its own back), with fast ticks so that session
+// timeouts of one or two seconds are allowed.
 //
-// Faults come in two kinds. A Cluster kills and restarts servers; a Link,
+// Faults come in three kinds. A Cluster kills and restarts servers; a Link,
 // one per client under test, is a set of in-process TCP proxies that cut,
 // blackhole, delay and heal that client's connections while the ensemble
 // and other clients carry on, which is what a network partition looks like
-// from the client's side.
+// from the client's side. And every link between two servers (quorum and
+// election ports) passes a proxy of its own too: each server's zoo.cfg
+// lists its peers at proxies dedicated to the pair, so Isolate cuts one
+// server (or the leader) off from its peers while its clients stay
+// attached, CutPeer drops one direction between two servers, and HealPeers
+// restores them. A follower cut off from the leader keeps answering its
+// clients for up to SyncLimit ticks, and that is what these faults let a
+// test see, at the fast default timings or at ShippedTimings, ZooKeeper's
+// own:
+//
+//	opts := zktest.ShippedTimings // tickTime 2 s, syncLimit 5, sessions up to 40 s
+//	opts.Nodes = 3
+//	c := zktest.Start(t, opts)
+//	leader, _ := c.Leader()
+//	follower := (leader + 1) % 3
+//	link := c.NewLinkTo(follower) // a client that reaches this server only
+//	_ = c.Isolate(follower)
+//	// ... for up to 10 s the follower answers the client by itself ...
+//	_ = c.HealPeers()
+//
+// The Docker provider puts quorum and election traffic on an internal
+// network of its own, apart from the published client ports: Isolate
+// disconnects a container from it (a real network partition, clients still
+// attached) and HealPeers connects it again. One-way cuts need the
+// proxies: CutPeer fails with the Docker provider.
 //
 // ZooKeeper is found through ZOOKEEPER_HOME (an unpacked Apache release) or
 // Debian's zookeeper package (scripts/install-zookeeper installs it), and

@@ -53,6 +53,20 @@ func parseMode(srvr string) string {
 	return ""
 }
 
+// parseEpoch returns the epoch of the Zxid line of a srvr answer (its high
+// 32 bits), or -1 when there is none.
+func parseEpoch(srvr string) int64 {
+	for line := range strings.Lines(srvr) {
+		if z, ok := strings.CutPrefix(line, "Zxid:"); ok {
+			z = strings.TrimPrefix(strings.TrimSpace(z), "0x")
+			if v, err := strconv.ParseUint(z, 16, 64); err == nil {
+				return int64(v >> 32)
+			}
+		}
+	}
+	return -1
+}
+
 // parseWchc reads wchc output: each session id in hex on its own line,
 // followed by the paths it watches, each indented with a tab.
 func parseWchc(out string) (map[int64][]string, error) {

@@ -2,6 +2,7 @@ package zktest
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -12,6 +13,7 @@ import (
 // experiences a partition. Its methods are safe for concurrent use.
 type Link struct {
 	proxies []*proxy
+	ids     []int // the server index of each proxy; nil: the proxy's own
 
 	mu     sync.Mutex
 	dials  []time.Time
@@ -40,7 +42,8 @@ func (l *Link) dialed() {
 }
 
 // Servers returns the proxies' addresses, in the same order as
-// Cluster.Servers; give these to the client under test.
+// Cluster.Servers (only those of its servers for a Link from NewLinkTo);
+// give these to the client under test.
 func (l *Link) Servers() []string {
 	out := make([]string, len(l.proxies))
 	for i, p := range l.proxies {
@@ -56,10 +59,14 @@ func (l *Link) pick(servers []int) []*proxy {
 	}
 	ps := make([]*proxy, len(servers))
 	for i, s := range servers {
-		if s < 0 || s >= len(l.proxies) {
+		k := s
+		if l.ids != nil {
+			k = slices.Index(l.ids, s)
+		}
+		if k < 0 || k >= len(l.proxies) {
 			panic(fmt.Sprintf("zktest: Link has no server %d (it has %d)", s, len(l.proxies)))
 		}
-		ps[i] = l.proxies[s]
+		ps[i] = l.proxies[k]
 	}
 	return ps
 }
@@ -100,6 +107,27 @@ func (l *Link) SetLatency(d time.Duration, servers ...int) {
 	for _, p := range l.pick(servers) {
 		p.latency.Store(int64(d))
 	}
+}
+
+// Attached returns the servers (Cluster indexes) the client has a
+// connection to through this Link right now, in server order: the one a
+// ZooKeeper client is attached to, and for a moment after it moved, the
+// one it left.
+func (l *Link) Attached() []int {
+	var out []int
+	for k, p := range l.proxies {
+		p.mu.Lock()
+		n := len(p.conns)
+		p.mu.Unlock()
+		if n > 0 {
+			i := k
+			if l.ids != nil {
+				i = l.ids[k]
+			}
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Dials returns the time of every connection the client opened through this

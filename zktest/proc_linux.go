@@ -9,9 +9,9 @@ import (
 
 // procAttr puts the JVM in its own process group, so a kill reaches any
 // child it forks, and asks the kernel to kill it when the test binary dies,
-// so an interrupted `go test` leaves no server behind. (Pdeathsig follows the
-// forking OS thread, which the Go runtime keeps alive for the process's life
-// unless a goroutine exits while locked to it.)
+// so an interrupted `go test` leaves no server behind. Pdeathsig follows the
+// forking OS thread, not the process: servers are started through
+// internal/proc, which keeps that thread for the server alone.
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

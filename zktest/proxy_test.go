@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/zkcoord/zkcoord/internal/ports"
 )
 
 // backend is an echo server standing in for ZooKeeper behind a proxy.
@@ -262,11 +264,12 @@ func TestLinkDials(t *testing.T) {
 }
 
 func TestLinkUpstreamDown(t *testing.T) {
-	ports, err := freePorts(1)
+	r, err := ports.Reserve(1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := testLink(t, "127.0.0.1:"+itoa(ports[0]))
+	defer r.Release()
+	l := testLink(t, "127.0.0.1:"+itoa(r.Ports[0]))
 	expectClosed(t, dial(t, l.Servers()[0]))
 }
 
@@ -295,4 +298,43 @@ func TestLinkCloseLeavesNoGoroutine(t *testing.T) {
 		t.Fatal("a closed Link still accepts connections")
 	}
 	goleak.VerifyNone(t, ignore)
+}
+
+// A held direction delays bytes instead of losing them, as TCP does through
+// a short partition, and new connections are refused meanwhile.
+func TestProxyHold(t *testing.T) {
+	b := newBackend(t)
+	p, err := newProxy(b.addr(), func() {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	c := dial(t, p.addr())
+	roundTrip(t, c, "hello")
+
+	p.setHold(upstream)
+	before := b.received.Load()
+	expectSilent(t, c) // writes "anyone?"
+	if got := b.received.Load(); got != before {
+		t.Fatalf("backend received %d bytes through a held upstream", got-before)
+	}
+	expectClosed(t, dial(t, p.addr()))
+	p.setHold(0)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, len("anyone?"))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "anyone?" {
+		t.Fatalf("held bytes after release: %q, %v", got, err)
+	}
+	roundTrip(t, c, "again")
+
+	p.setHold(downstream)
+	before = b.received.Load()
+	expectSilent(t, c)
+	waitFor(t, 5*time.Second, func() bool { return b.received.Load() == before+int64(len("anyone?")) })
+	p.setHold(0)
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "anyone?" {
+		t.Fatalf("held echo after release: %q, %v", got, err)
+	}
+	roundTrip(t, dial(t, p.addr()), "new connections pass again")
 }

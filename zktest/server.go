@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/zkcoord/zkcoord/internal/proc"
 )
 
 // server is one local ZooKeeper JVM and the directory it lives in. The
@@ -34,37 +35,24 @@ func (s *server) cfgPath() string { return filepath.Join(s.dir, "zoo.cfg") }
 func (s *server) logPath() string { return filepath.Join(s.dir, "zookeeper.log") }
 func (s *server) outPath() string { return filepath.Join(s.dir, "stdout.log") }
 
-// writeConfig lays out the server's directory: data dir with myid, zoo.cfg,
-// and logging configs for both log4j (Debian) and logback (Apache 3.8
+// writeConfig lays out the server's directory: data dir with myid, zoo.cfg
+// (peers[i] is the address of all[i]: quorum and election ports), and
+// logging configs for both log4j (Debian) and logback (Apache 3.8
 // releases), since which binding is on the classpath depends on the install.
-func (s *server) writeConfig(all []*server, tick time.Duration) error {
+func (s *server) writeConfig(all []*server, peers []string, opts Options) error {
 	data := filepath.Join(s.dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return fmt.Errorf("zktest: %w", err)
 	}
-	ticks := func(d time.Duration) int {
-		n := int((d + tick - 1) / tick)
-		return max(n, 2)
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "tickTime=%d\n", tick.Milliseconds())
-	// initLimit covers a follower's JVM still warming up while it syncs.
-	// syncLimit is also the leader's and followers' read timeout on each
-	// other: at 500ms a loaded two-core machine dropped quorum now and then,
-	// at 1s it did not. A longer one costs nothing here, since killed
-	// servers' sockets close at once and zktest cannot partition servers.
-	fmt.Fprintf(&b, "initLimit=%d\n", ticks(10*time.Second))
-	fmt.Fprintf(&b, "syncLimit=%d\n", ticks(time.Second))
+	b.WriteString(zooCfgTimings(opts))
 	fmt.Fprintf(&b, "dataDir=%s\n", filepath.ToSlash(data))
 	fmt.Fprintf(&b, "clientPort=%d\n", s.clientPort)
 	b.WriteString("clientPortAddress=127.0.0.1\n")
-	// Short ticks let tests expire sessions in a second, but ZooKeeper's
-	// default ceiling of 20 ticks would then clamp every session to 2s, too
-	// little for a healthy client on a loaded two-core machine. Tests that
-	// want a session to survive ask for up to 100 ticks.
-	fmt.Fprintf(&b, "maxSessionTimeout=%d\n", 100*tick.Milliseconds())
 	b.WriteString("4lw.commands.whitelist=*\n")
 	b.WriteString("admin.enableServer=false\n")
+	// Also what lets each server's static config list its peers at
+	// addresses of its own (peers.go).
 	b.WriteString("reconfigEnabled=false\n")
 	// Test data is disposable: skipping fsync and the 64 MB log
 	// preallocation makes writes and startup cheap.
@@ -72,8 +60,8 @@ func (s *server) writeConfig(all []*server, tick time.Duration) error {
 	b.WriteString("preAllocSize=1024\n")
 	if len(all) > 1 {
 		b.WriteString("standaloneEnabled=false\n")
-		for _, o := range all {
-			fmt.Fprintf(&b, "server.%d=127.0.0.1:%d:%d\n", o.id, o.quorumPort, o.electionPort)
+		for i, o := range all {
+			fmt.Fprintf(&b, "server.%d=%s\n", o.id, peers[i])
 		}
 		if err := os.WriteFile(filepath.Join(data, "myid"), []byte(strconv.Itoa(s.id)+"\n"), 0o644); err != nil {
 			return fmt.Errorf("zktest: %w", err)
@@ -155,14 +143,13 @@ func (s *server) start(stopped func() bool) error {
 	cmd.Dir = s.dir
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("zktest: starting server %d: %w", s.id, err)
-	}
 	done := make(chan struct{})
-	go func() {
+	if err := proc.Start(cmd, func() {
 		_ = cmd.Wait()
 		close(done)
-	}()
+	}); err != nil {
+		return fmt.Errorf("zktest: starting server %d: %w", s.id, err)
+	}
 	s.cmd, s.done = cmd, done
 	return nil
 }
@@ -179,7 +166,14 @@ func (s *server) kill() {
 	if s.cmd == nil {
 		return
 	}
-	killProcess(s.cmd)
+	select {
+	case <-s.done:
+		// Reaped, and a JVM forks nothing, so its group is empty: the
+		// kernel may have given its id to another process group by now
+		// (pids wrap at 32768 on many machines), which a kill would hit.
+	default:
+		killProcess(s.cmd)
+	}
 	<-s.done
 	s.cmd, s.done = nil, nil
 }
@@ -200,13 +194,6 @@ func (s *server) runningLocked() bool {
 	default:
 		return true
 	}
-}
-
-// exited is closed when the current process exits; nil when none runs.
-func (s *server) exited() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.done
 }
 
 // logTail returns up to limit bytes from the end of the server's JVM output

@@ -303,5 +303,5 @@ func (c *Cluster) NewTLSLink() *Link {
 	if c.tls == nil {
 		panic("zktest: NewTLSLink on a cluster started without Options.TLS")
 	}
-	return c.newLinkTo(c.tlsAddrs)
+	return c.newLinkTo(c.tlsAddrs, nil)
 }

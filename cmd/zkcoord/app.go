@@ -25,6 +25,17 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the ensemble cannot be reached, the path is not a recipe, a read failed
 	exitUsage   = 2 // unknown command or flag, missing or invalid argument
+
+	// The commands that run a program (lock, elect, semaphore run) pass on
+	// the program's own status, so their own failures take codes a program
+	// rarely uses: sysexits(3)'s, and the shell's for a program that cannot
+	// be run or a signal.
+	exitUnavailable   = 69  // EX_UNAVAILABLE: the ensemble cannot be reached
+	exitNotAcquired   = 75  // EX_TEMPFAIL: --try found it held, or --timeout passed
+	exitLost          = 76  // the lock, permits or leadership were lost while the program ran
+	exitNotExecutable = 126 // as a shell: the program exists but cannot be run
+	exitNotFound      = 127 // as a shell: no such program
+	exitSignalBase    = 128 // as a shell: interrupted by signal n before the program ran, 128+n
 )
 
 // Error kinds, as --json reports them in {"error": {"kind": ...}}.
@@ -35,6 +46,10 @@ const (
 	kindNoContender = "no_contender" // the path exists but nobody holds, waits or campaigns
 	kindNotARecipe  = "not_a_recipe" // the path holds something else
 	kindZooKeeper   = "zookeeper"    // a read failed
+	kindNotAcquired = "not_acquired" // --try or --timeout: not acquired
+	kindLost        = "lost"         // lost while the program ran
+	kindCommand     = "command"      // the program cannot be run
+	kindInterrupted = "interrupted"
 	kindOther       = "error"
 )
 
@@ -68,8 +83,11 @@ type app struct {
 	getenv         func(string) string
 
 	servers string
-	timeout time.Duration
-	json    bool
+	dir     string // --dir: the state of `zkcoord ensemble up`
+	// dirChanged: --dir was given, and wins over $ZKCOORD_ENSEMBLE_DIR.
+	dirChanged bool
+	timeout    time.Duration
+	json       bool
 
 	// started is set once a command's own code runs: an error before that
 	// is cobra's (unknown command or flag, wrong number of arguments).
@@ -99,22 +117,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "zkcoord",
-		Short: "Inspect ZooKeeper locks, semaphores and elections; demo; local ensemble",
-		Long: `zkcoord inspects coordination recipes on a ZooKeeper ensemble, whoever made
-them: zkcoord, Apache Curator or kazoo. Inspection only reads: it never
-creates, changes or deletes a node.
+		Short: "Run programs under ZooKeeper locks, permits or leadership; inspect them; demo; local ensemble",
+		Long: `zkcoord runs a program while holding a lock (lock), some of a semaphore's
+permits (semaphore run) or an election's leadership (elect), as flock(1),
+etcdctl lock and consul lock do. It inspects coordination recipes on a
+ZooKeeper ensemble, whoever made them: zkcoord, Apache Curator or kazoo
+(ls, locks, semaphore, leader). Inspection only reads: it never creates,
+changes or deletes a node.
 
 The ensemble is --servers, else $ZK_SERVERS, else the local ensemble that
-'zkcoord ensemble up' recorded (in $ZKCOORD_ENSEMBLE_DIR, default .ensemble).
+'zkcoord ensemble up' recorded in --dir (default $ZKCOORD_ENSEMBLE_DIR, else
+.ensemble).
 
-Exit codes: 0 success, 1 the ensemble cannot be reached or the path is not
-what the command inspects, 2 usage (unknown flag, missing or invalid argument).`,
+Exit codes of inspection: 0 success, 1 the ensemble cannot be reached or the
+path is not what the command inspects, 2 usage (unknown flag, missing or
+invalid argument). lock, elect and semaphore run exit with the program's own
+status, or with their own codes, listed in their help.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.started = true
 			if a.timeout <= 0 {
 				return usageErr("--timeout must be positive, not %v", a.timeout)
+			}
+			if f := cmd.Flags().Lookup("dir"); f != nil && f.Changed {
+				if strings.TrimSpace(a.dir) == "" {
+					return usageErr("--dir must not be empty")
+				}
+				a.dirChanged = true
 			}
 			return nil
 		},
@@ -124,10 +154,12 @@ what the command inspects, 2 usage (unknown flag, missing or invalid argument).`
 	pf.StringVar(&a.servers, "servers", "", "ZooKeeper servers, host:port,... (default $ZK_SERVERS, else the ensemble recorded by 'zkcoord ensemble up')")
 	pf.DurationVar(&a.timeout, "timeout", defaultTimeout, "how long to wait for the ensemble, and for each inspection's reads")
 	pf.BoolVar(&a.json, "json", false, "print one JSON document (--watch: one per line, per change)")
+	pf.StringVar(&a.dir, "dir", defaultEnsembleDir, "the local ensemble's directory, as 'zkcoord ensemble up' records it, for any command (if not given: $ZKCOORD_ENSEMBLE_DIR, else .ensemble)")
 
 	ensemble := ensembleCmd()
 	ensemble.AddCommand(a.ensembleStatusCmd())
-	root.AddCommand(demoCmd(), ensemble, a.locksCmd(), a.semaphoreCmd(), a.leaderCmd())
+	root.AddCommand(demoCmd(), ensemble, a.locksCmd(), a.semaphoreCmd(), a.leaderCmd(), a.lsCmd(),
+		a.lockCmd(), a.electCmd(), a.doctorCmd())
 	return root
 }
 
@@ -135,6 +167,10 @@ what the command inspects, 2 usage (unknown flag, missing or invalid argument).`
 func (a *app) report(cmd *cobra.Command, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	var st *exitStatus
+	if errors.As(err, &st) { // the program's own status: it spoke for itself
+		return st.code
 	}
 	code, kind, msg := exitFailure, kindOther, err.Error()
 	var ce *cliError
@@ -189,8 +225,12 @@ func pathArg(example string) cobra.PositionalArgs {
 	}
 }
 
-// ensembleDir is where 'zkcoord ensemble up' keeps its state by default.
+// ensembleDir is where 'zkcoord ensemble up' keeps its state: --dir, else
+// $ZKCOORD_ENSEMBLE_DIR, else .ensemble.
 func (a *app) ensembleDir() string {
+	if a.dirChanged {
+		return a.dir
+	}
 	if d := a.getenv("ZKCOORD_ENSEMBLE_DIR"); d != "" {
 		return d
 	}
@@ -261,9 +301,25 @@ func parseServers(s string) ([]string, error) {
 	return out, nil
 }
 
-// connect opens a session to the ensemble, or explains in one line why it
-// cannot and what to try.
+// connect opens the session an inspection uses.
 func (a *app) connect(ctx context.Context) (*session.Manager, error) {
+	return a.connectWith(ctx, sessionOptions{timeout: sessionTimeout, identity: "zkcoord-cli", closeOnCancel: true})
+}
+
+// sessionOptions are what the commands that hold something set apart from
+// inspection.
+type sessionOptions struct {
+	timeout  time.Duration
+	identity string // "": the session's default, <hostname>/<pid>
+	// closeOnCancel drops the connections once ctx ends, so that an
+	// interrupted inspection need not wait on a silent server. A command
+	// that holds a lock must not: it releases the lock after ctx ends.
+	closeOnCancel bool
+}
+
+// connectWith opens a session to the ensemble, or explains in one line why
+// it cannot and what to try.
+func (a *app) connectWith(ctx context.Context, o sessionOptions) (*session.Manager, error) {
 	t, err := a.resolveServers(a.ensembleDir())
 	if err != nil {
 		return nil, err
@@ -291,8 +347,8 @@ func (a *app) connect(ctx context.Context) (*session.Manager, error) {
 	giveUp := context.AfterFunc(cctx, conns.closeAll)
 	m, err := session.New(cctx, session.Config{
 		Servers:        t.servers,
-		SessionTimeout: sessionTimeout,
-		Identity:       "zkcoord-cli",
+		SessionTimeout: o.timeout,
+		Identity:       o.identity,
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Dialer:         conns.dial,
 	})
@@ -305,7 +361,9 @@ func (a *app) connect(ctx context.Context) (*session.Manager, error) {
 		// Interrupted (SIGINT), the session's Close must not wait on a
 		// silent server either. The session holds nothing: the server
 		// expiring it later costs nobody anything.
-		context.AfterFunc(ctx, conns.closeAll)
+		if o.closeOnCancel {
+			context.AfterFunc(ctx, conns.closeAll)
+		}
 		return m, nil
 	case errors.Is(err, session.ErrInvalidConfig):
 		return nil, usageErr("%v", err)

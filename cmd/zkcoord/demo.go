@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/zkcoord/zkcoord/fence"
 	"github.com/zkcoord/zkcoord/mutex"
 	"github.com/zkcoord/zkcoord/session"
 	"github.com/zkcoord/zkcoord/zktest"
@@ -143,24 +146,58 @@ func (d *demo) fairMutex(ctx context.Context) error {
 	return nil
 }
 
-// store is the protected resource: it remembers the highest fencing token
-// it has seen and refuses writes that carry a lower one.
+// store is the protected resource: a SQLite database (in a temporary
+// directory) whose writes go through fence, which remembers the highest
+// token each resource has accepted and refuses writes that carry a lower
+// one, in the same transaction as the write.
 type store struct {
-	mu      sync.Mutex
-	highest int64
-	value   string
+	dir   string
+	db    *sql.DB
+	fence *fence.SQL
 }
 
-var errStaleToken = errors.New("stale fencing token")
-
-func (s *store) write(token int64, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if token < s.highest {
-		return fmt.Errorf("%w: %d < %d", errStaleToken, token, s.highest)
+func openStore(ctx context.Context) (*store, error) {
+	dir, err := os.MkdirTemp("", "zkcoord-demo-")
+	if err != nil {
+		return nil, err
 	}
-	s.highest, s.value = token, value
-	return nil
+	s := &store{dir: dir}
+	if s.db, err = fence.OpenSQLite(filepath.Join(dir, "inventory.db")); err == nil {
+		s.fence, err = fence.NewSQL(s.db, fence.SQLite)
+	}
+	if err == nil {
+		err = s.fence.Init(ctx)
+	}
+	if err == nil {
+		_, err = s.db.ExecContext(ctx, "CREATE TABLE inventory (item TEXT PRIMARY KEY, sold_to TEXT)")
+	}
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *store) close() {
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+	_ = os.RemoveAll(s.dir)
+}
+
+// write records the sale of the last item, fenced by the lock's token.
+func (s *store) write(ctx context.Context, resource string, token int64, value string) error {
+	return s.fence.Do(ctx, resource, token, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO inventory (item, sold_to) VALUES ('last item', ?)
+			ON CONFLICT (item) DO UPDATE SET sold_to = excluded.sold_to`, value)
+		return err
+	})
+}
+
+func (s *store) value(ctx context.Context) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, "SELECT sold_to FROM inventory WHERE item = 'last item'").Scan(&v)
+	return v, err
 }
 
 // fencing: holder A pauses (here: its link to the ensemble goes silent and
@@ -183,13 +220,18 @@ func (d *demo) fencing(ctx context.Context) error {
 	defer bm.Close()
 	amu, _ := mutex.New(am, path)
 	bmu, _ := mutex.New(bm, path)
-	var s store
+	s, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	d.say("the inventory is a SQLite database; every write is fenced (zkcoord/fence)")
 
 	a, err := amu.Lock(ctx)
 	if err != nil {
 		return err
 	}
-	d.say("A holds the lock with token %d and writes: %v", a.Token(), s.write(a.Token(), "A: last item sold"))
+	d.say("A holds the lock with token %d and writes: %v", a.Token(), s.write(ctx, path, a.Token(), "A: last item sold"))
 	d.say("A pauses (a long GC, a stopped VM); its link goes silent")
 	link.Blackhole()
 	bGot := make(chan *mutex.Lease, 1)
@@ -210,13 +252,17 @@ func (d *demo) fencing(ctx context.Context) error {
 		return errors.New("B never acquired")
 	}
 	d.say("B acquires %v after A's loss signal, token %d, and writes: %v",
-		time.Since(lossAt).Round(time.Millisecond), b.Token(), s.write(b.Token(), "B: last item sold"))
-	err = s.write(a.Token(), "A: last item sold (again!)")
-	d.say("A resumes, ignores the signal, writes with token %d: %v", a.Token(), err)
-	if !errors.Is(err, errStaleToken) {
-		return fmt.Errorf("the stale write was accepted")
+		time.Since(lossAt).Round(time.Millisecond), b.Token(), s.write(ctx, path, b.Token(), "B: last item sold"))
+	err = s.write(ctx, path, a.Token(), "A: last item sold (again!)")
+	if !errors.Is(err, fence.ErrStale) {
+		return fmt.Errorf("the stale write was not refused: %v", err)
 	}
-	d.say("the store holds %q: sold once", s.value)
+	d.say("A resumes, ignores the signal, writes with token %d: refused, stale fencing token (%v)", a.Token(), err)
+	value, err := s.value(ctx)
+	if err != nil {
+		return err
+	}
+	d.say("the store holds %q: sold once", value)
 	link.Heal()
 	return b.Unlock(ctx)
 }

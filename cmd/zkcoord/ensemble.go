@@ -72,7 +72,6 @@ Its state, the servers' data and their logs live in the directory --dir,
 else $ZKCOORD_ENSEMBLE_DIR, else .ensemble in the current directory. Other
 zkcoord commands run from the same place find the ensemble there.`,
 	}
-	var dir string
 	var nodes int
 	var wait time.Duration
 	up := &cobra.Command{
@@ -87,13 +86,22 @@ The servers are Java processes from the ZooKeeper that scripts/install-zookeeper
 installs (Debian's zookeeper package), or from $ZOOKEEPER_HOME, an unpacked
 Apache release; java is taken from $JAVA_HOME, else PATH. They run in a
 session of their own, their output in <dir>/server<id>/stdout.log and
-zookeeper.log, with tickTime 2s (sessions of 4 s to 200 s) and the
-four-letter words allowed.
+zookeeper.log, with tickTime 2s.
+
+They are set up for development, and differ from a stock server; up prints
+how. Empty lock, semaphore and election directories (container nodes) are
+removed within 0.1 s (znode.container.checkIntervalMs=100): on a stock
+server the container check runs every 60 s, so an emptied directory lingers
+up to a minute (ls shows it as plain, locks says nobody holds it), which is
+harmless. TTL nodes are allowed (zookeeper.extendedTypesEnabled=true);
+sessions may last 4 s to 200 s (stock: up to 40 s); writes are not fsynced;
+every four-letter word is answered; clients connect on loopback only.
 
 The server list is printed, and recorded in <dir>/ensemble.json for the
 other commands. --json prints {"dir", "action", "restarted", "lagging",
 "servers", "tick_ms", "members": [{"id", "address", "client_port",
-"quorum_port", "election_port", "dir", "data_dir", "config", "logs", "pid"}]}.`,
+"quorum_port", "election_port", "dir", "data_dir", "config", "logs", "pid"}],
+"differs_from_stock": [{"setting", "value", "stock", "effect"}]}.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d, err := ensembleDirFlag(cmd)
@@ -132,7 +140,6 @@ Nothing running or recorded is not an error.
 			return ensembleDown(cmd.Context(), cmd.OutOrStdout(), jsonFlag(cmd), d)
 		},
 	}
-	cmd.PersistentFlags().StringVar(&dir, "dir", defaultEnsembleDir, "state directory (default $ZKCOORD_ENSEMBLE_DIR, else .ensemble)")
 	cmd.AddCommand(up, down)
 	return cmd
 }
@@ -272,6 +279,7 @@ type upReport struct {
 	Restarted []int  `json:"restarted"`
 	Lagging   []int  `json:"lagging"` // servers not serving yet, though a quorum does
 	localEnsemble
+	DiffersFromStock []stockDiff `json:"differs_from_stock"`
 }
 
 func (u *upRun) run(ctx context.Context) error {
@@ -477,10 +485,16 @@ func (u *upRun) logs(id int) []string {
 }
 
 func (u *upRun) report(action string, st *localEnsemble, restarted, lagging []int, begin time.Time) error {
+	diffs := slices.Clone(jvmDiffs)
+	if len(st.Members) > 0 {
+		if d, err := stockDiffs(st.Members[0].Config); err == nil {
+			diffs = d
+		}
+	}
 	if u.json {
 		enc := json.NewEncoder(u.out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(upReport{Dir: u.abs, Action: action, Restarted: nonNil(restarted), Lagging: nonNil(lagging), localEnsemble: *st})
+		return enc.Encode(upReport{Dir: u.abs, Action: action, Restarted: nonNil(restarted), Lagging: nonNil(lagging), localEnsemble: *st, DiffersFromStock: diffs})
 	}
 	servers := strings.Join(st.Servers, ",")
 	n := len(st.Members)
@@ -507,6 +521,7 @@ func (u *upRun) report(action string, st *localEnsemble, restarted, lagging []in
 		fmt.Fprintf(u.errOut, "zkcoord: warning: server %d (%s) does not serve yet, though a quorum does: see %s\n",
 			id, st.Members[id-1].Address, strings.Join(u.logs(id), " and "))
 	}
+	printStockDiffs(u.out, diffs)
 	fmt.Fprintf(u.out, "servers: %s\n", servers)
 	fmt.Fprintf(u.out, "export ZK_SERVERS=%s\n", servers)
 	if env := strings.TrimSpace(os.Getenv("ZK_SERVERS")); env != "" && env != servers {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/zkcoord/zkcoord/internal/ports"
 	"github.com/zkcoord/zkcoord/zktest"
 )
 
@@ -198,6 +199,7 @@ func lifecycle(t *testing.T, nodes int) {
 	if r.stderr != "" {
 		t.Errorf("up warned: %s", r.stderr)
 	}
+	checkStockDiffs(t, st.Members[0], r.stdout)
 	// What the other commands read is what up recorded.
 	if rec, err := loadEnsembleState(dir); err != nil || !slices.Equal(rec.Servers, st.Servers) {
 		t.Errorf("recorded servers %v (%v), state %v", rec, err, st.Servers)
@@ -403,6 +405,15 @@ func TestEnsembleDetached(t *testing.T) {
 	if out := flw(t, s.Address, "srvr"); !strings.Contains(out, "Mode: standalone") {
 		t.Errorf("srvr after the command exited: %q", out)
 	}
+	// The server holds its ports' reservations itself, the command gone, so
+	// that no test run can be given one while it lives (internal/ports).
+	serverPorts := []int{s.ClientPort, s.QuorumPort, s.ElectionPort}
+	for _, port := range serverPorts {
+		if f, err := ports.Hold(port); err == nil {
+			f.Close()
+			t.Errorf("port %d could be reserved while the server that has it runs", port)
+		}
+	}
 	out, err = command("ensemble", "up")
 	if err != nil || !strings.Contains(out, "already running in "+dir) {
 		t.Errorf("second up: %v\n%s", err, out)
@@ -413,6 +424,14 @@ func TestEnsembleDetached(t *testing.T) {
 	}
 	if zktest.DetachedRunning(s.PID, s.Config) {
 		t.Errorf("server (pid %d) runs after down", s.PID)
+	}
+	for _, port := range serverPorts {
+		f, err := ports.Hold(port)
+		if err != nil {
+			t.Errorf("port %d still reserved after down: %v", port, err)
+			continue
+		}
+		f.Close()
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("%s is still there after down: %v", dir, err)

@@ -1,5 +1,7 @@
-// Command zkcoord inspects zkcoord, Curator and kazoo locks, semaphores and
-// elections, runs the demo, and manages a local development ensemble.
+// Command zkcoord runs programs under a ZooKeeper lock, semaphore permits or
+// an election's leadership (lock, semaphore run, elect), inspects zkcoord,
+// Curator and kazoo locks, semaphores and elections (ls, locks, semaphore,
+// leader), runs the demo, and manages a local development ensemble.
 package main
 
 import (

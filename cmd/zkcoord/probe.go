@@ -23,19 +23,30 @@ type node struct {
 	stat     *zk.Stat
 	children []string
 	markers  map[string]int // contender children by kind marker, every known marker
+	// semLocks and semLeases count the contenders in <path>/locks (lock-)
+	// and <path>/leases (lease-): what makes a semaphore, with its limit.
+	semLocks, semLeases int
 }
 
 // readNode reads path's data and children, after a sync so that it is no
 // older than anything another client has seen complete. It only reads.
 func readNode(ctx context.Context, m *session.Manager, path string) (*node, error) {
+	return readNodeSync(ctx, m, path, true)
+}
+
+// readNodeSync is readNode, with the sync only if sync is set: a walk
+// syncs once, at its root.
+func readNodeSync(ctx context.Context, m *session.Manager, path string, sync bool) (*node, error) {
 	n := &node{path: path}
 	err := retryRead(ctx, func() error {
 		ep, err := m.Epoch(ctx)
 		if err != nil {
 			return err
 		}
-		if err := ep.Sync(ctx, path); err != nil && !errors.Is(err, zk.ErrNoNode) {
-			return err
+		if sync {
+			if err := ep.Sync(ctx, path); err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return err
+			}
 		}
 		data, stat, err := ep.Get(ctx, path)
 		if errors.Is(err, zk.ErrNoNode) {
@@ -54,6 +65,21 @@ func readNode(ctx context.Context, m *session.Manager, path string) (*node, erro
 			return err
 		}
 		n.exists, n.data, n.stat, n.children = true, data, stat, children
+		n.semLocks, n.semLeases = 0, 0
+		for _, sub := range []struct {
+			name   string
+			marker string
+			count  *int
+		}{{"locks", recipes.MarkerLock, &n.semLocks}, {"leases", recipes.MarkerLease, &n.semLeases}} {
+			if !slices.Contains(children, sub.name) {
+				continue
+			}
+			cs, _, err := ep.Children(ctx, recipes.Join(path, sub.name))
+			if err != nil && !errors.Is(err, zk.ErrNoNode) {
+				return err
+			}
+			*sub.count = len(recipes.SortContenders(cs, sub.marker))
+		}
 		return nil
 	})
 	if err != nil {
@@ -74,11 +100,20 @@ func (n *node) count(markers ...string) int {
 	return total
 }
 
-func (n *node) has(child string) bool { return slices.Contains(n.children, child) }
+// storedLimit is the semaphore limit stored on the node, if it holds one.
+func (n *node) storedLimit() (int, bool) {
+	limit, err := strconv.Atoi(string(n.data))
+	return limit, err == nil && limit > 0
+}
 
-// looksLikeSemaphore: Curator's InterProcessSemaphoreV2 layout, <path>/locks
-// and <path>/leases.
-func (n *node) looksLikeSemaphore() bool { return n.has("leases") || n.has("locks") }
+// looksLikeSemaphore: Curator's InterProcessSemaphoreV2 layout, contenders
+// in <path>/locks or <path>/leases, or zkcoord's stored limit. Children
+// named locks or leases alone make no semaphore: any directory may have
+// them.
+func (n *node) looksLikeSemaphore() bool {
+	_, stored := n.storedLimit()
+	return n.semLocks > 0 || n.semLeases > 0 || stored
+}
 
 // ignored lists the children that are not contenders of markers, sorted.
 func (n *node) ignored(markers ...string) []string {

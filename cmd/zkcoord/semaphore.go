@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,8 +13,19 @@ import (
 )
 
 func (a *app) semaphoreCmd() *cobra.Command {
+	cmd := a.semaphoreStatusCmd("semaphore <path>")
+	cmd.Long += `
+
+'zkcoord semaphore run' runs a command while holding permits; 'zkcoord
+semaphore status <path>' is this command.`
+	status := a.semaphoreStatusCmd("status <path>")
+	cmd.AddCommand(status, a.semaphoreRunCmd())
+	return cmd
+}
+
+func (a *app) semaphoreStatusCmd(use string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "semaphore <path>",
+		Use:   use,
 		Short: "A semaphore's limit, the leases held and who waits, in order (zkcoord, Curator)",
 		Long: `Show the semaphore at <path> (Curator's InterProcessSemaphoreV2 layout:
 <path>/leases and <path>/locks): the limit stored on <path>, the leases held,
@@ -69,11 +79,10 @@ func inspectSemaphore(ctx context.Context, m *session.Manager, path string) (*se
 	if err != nil {
 		return nil, err
 	}
-	limit, limitErr := strconv.Atoi(string(n.data))
-	stored := limitErr == nil && limit > 0
+	limit, stored := n.storedLimit()
 	// A semaphore nobody uses keeps its limit and may have lost its
 	// (container) children.
-	if !n.exists || !n.looksLikeSemaphore() && !(stored && len(n.children) == 0) {
+	if !n.exists || !n.looksLikeSemaphore() {
 		return nil, n.notA("a semaphore")
 	}
 	r := &semaphoreReport{Path: path, Holders: []entry{}, OverLimit: []entry{}, Waiters: []entry{}}

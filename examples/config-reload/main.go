@@ -16,8 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -40,7 +43,14 @@ func value(part string, gen int) []byte {
 	return fmt.Appendf(nil, "%d:db-%s-%d.internal:5432", gen, part[len(dir)+1:], gen)
 }
 
-func main() { harness.Main(run) }
+func main() {
+	// Ctrl-C or SIGTERM cancels ctx: run returns, and the deferred Close of
+	// every session ends it at once. A process killed without Close would
+	// hold its locks until the server expires its session.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	harness.Main(ctx, run)
+}
 
 func run(ctx context.Context, out io.Writer, servers []string) error {
 	say := harness.Printer(out)

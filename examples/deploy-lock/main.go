@@ -14,7 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/zkcoord/zkcoord/examples/internal/harness"
@@ -24,7 +27,14 @@ import (
 
 var environments = []string{"staging", "production", "qa"}
 
-func main() { harness.Main(run) }
+func main() {
+	// Ctrl-C or SIGTERM cancels ctx: run returns, and the deferred Close of
+	// every session ends it at once. A process killed without Close would
+	// hold its locks until the server expires its session.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	harness.Main(ctx, run)
+}
 
 func run(ctx context.Context, out io.Writer, servers []string) error {
 	say := harness.Printer(out)

@@ -9,12 +9,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcoord/zkcoord/fence/fencetest"
 	"github.com/zkcoord/zkcoord/zktest"
 )
 
 func TestMain(m *testing.M) { zktest.RunMain(m) }
 
+// The stock is kept in SQLite by default, and in PostgreSQL when
+// POSTGRES_URL is set: both are run.
 func TestLastItem(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", "")
+		testLastItem(t, "SQLite")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", fencetest.NewCluster(t).URL("postgres"))
+		testLastItem(t, "PostgreSQL")
+	})
+}
+
+func testLastItem(t *testing.T, database string) {
 	zk := zktest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -24,6 +38,9 @@ func TestLastItem(t *testing.T) {
 	}
 	text := out.String()
 	t.Log("\n" + text)
+	if !strings.Contains(text, "; database: "+database+" ") {
+		t.Errorf("the stock was not kept in %s", database)
+	}
 
 	// Each sale saw one item fewer than the one before, down to zero, and
 	// every later buyer found the shelf empty.

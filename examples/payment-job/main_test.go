@@ -9,12 +9,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zkcoord/zkcoord/fence/fencetest"
 	"github.com/zkcoord/zkcoord/zktest"
 )
 
 func TestMain(m *testing.M) { zktest.RunMain(m) }
 
+// The payments go to SQLite by default, and to PostgreSQL when
+// POSTGRES_URL is set: both are run.
 func TestPaymentJob(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", "")
+		testPaymentJob(t, "SQLite")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", fencetest.NewCluster(t).URL("postgres"))
+		testPaymentJob(t, "PostgreSQL")
+	})
+}
+
+func testPaymentJob(t *testing.T, database string) {
 	zk := zktest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -24,6 +38,9 @@ func TestPaymentJob(t *testing.T) {
 	}
 	text := out.String()
 	t.Log("\n" + text)
+	if !strings.HasPrefix(text, "database: "+database+" ") {
+		t.Errorf("the payments did not go to %s", database)
+	}
 
 	turns := regexp.MustCompile(`(replica-\d): holds the lock \(token (\d+)\): (.*)`).FindAllStringSubmatch(text, -1)
 	if len(turns) != replicas {

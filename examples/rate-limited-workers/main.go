@@ -15,7 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zkcoord/zkcoord/examples/internal/harness"
@@ -28,7 +31,14 @@ const (
 	callsPerWorker = 3
 )
 
-func main() { harness.Main(run) }
+func main() {
+	// Ctrl-C or SIGTERM cancels ctx: run returns, and the deferred Close of
+	// every session ends it at once. A process killed without Close would
+	// hold its locks until the server expires its session.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	harness.Main(ctx, run)
+}
 
 func run(ctx context.Context, out io.Writer, servers []string) error {
 	say := harness.Printer(out)

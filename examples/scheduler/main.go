@@ -22,7 +22,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/zkcoord/zkcoord/election"
@@ -38,7 +41,14 @@ const (
 	runsPerTerm  = 3 // how many runs of the job the operator waits for before deposing
 )
 
-func main() { harness.Main(run) }
+func main() {
+	// Ctrl-C or SIGTERM cancels ctx: run returns, and the deferred Close of
+	// every session ends it at once. A process killed without Close would
+	// hold its locks until the server expires its session.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	harness.Main(ctx, run)
+}
 
 func run(ctx context.Context, out io.Writer, servers []string) error {
 	say := harness.Printer(out)
@@ -53,7 +63,10 @@ func run(ctx context.Context, out io.Writer, servers []string) error {
 			return err
 		}
 		defer m.Close()
-		el, err := election.New(m, electionPath)
+		// Each node campaigns with the address it serves on, so whoever
+		// watches the election never sees a leader it cannot reach.
+		addr := fmt.Sprintf("10.0.0.%d:8080", i+1)
+		el, err := election.New(m, electionPath, election.WithValue([]byte(addr)))
 		if err != nil {
 			return err
 		}
@@ -87,10 +100,10 @@ func run(ctx context.Context, out io.Writer, servers []string) error {
 			break
 		}
 		leader, err := observer.Leader(ctx)
-		if err != nil || leader == nil || leader.Identity != t.node {
-			return fmt.Errorf("operator: leader %v, want %s (%v)", leader, t.node, err)
+		if err != nil || leader == nil || leader.Identity != t.node || leader.Value == nil {
+			return fmt.Errorf("operator: leader %v, want %s with its address (%v)", leader, t.node, err)
 		}
-		say("operator: deleting the node of leader %s", leader.Identity)
+		say("operator: deleting the node of leader %s (at %s)", leader.Identity, leader.Value)
 		ep, err := op.Epoch(ctx) // the operator's ZooKeeper session, for a plain delete
 		if err != nil {
 			return err

@@ -11,21 +11,27 @@
 //     expired or it were cut off from ZooKeeper) and the backfill stops;
 //   - instance-b tries again, gets the lock and resumes where a stopped.
 //
-// Writes carry the lease's fencing token, so a batch instance-a was still
-// writing when it lost the lock cannot land once instance-b has written.
+// Writes carry the lease's fencing token (fence.SQL.Do), so a batch
+// instance-a was still writing when it lost the lock cannot land once
+// instance-b has written. The database is SQLite (a file in a temporary
+// directory), or PostgreSQL when POSTGRES_URL is set.
 //
 //	ZK_SERVERS=127.0.0.1:2181 go run ./examples/schema-migration
 package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
-	"github.com/zkcoord/zkcoord/examples/internal/fenced"
 	"github.com/zkcoord/zkcoord/examples/internal/harness"
+	"github.com/zkcoord/zkcoord/examples/internal/store"
 	"github.com/zkcoord/zkcoord/mutex"
 	"github.com/zkcoord/zkcoord/recipes"
 	"github.com/zkcoord/zkcoord/session"
@@ -36,17 +42,48 @@ const (
 	totalRows, batchRows = 2000, 20 // a batch every 20ms: the backfill takes 2s
 )
 
-// database stands in for the one being migrated.
-type database struct {
-	fenced.Fence
-	rows, version int // rows backfilled, schema version
+// database is the one being migrated: its migration table says how many
+// rows are backfilled and at which version the schema is.
+type database struct{ *store.DB }
+
+func (db database) state(ctx context.Context) (rows, version int, err error) {
+	err = db.QueryRowContext(ctx, "SELECT rows_done, version FROM migration").Scan(&rows, &version)
+	return rows, version, err
 }
 
-func main() { harness.Main(run) }
+// write sets a column of the migration table, fenced by token.
+func (db database) write(ctx context.Context, token int64, column string, value int) error {
+	return db.Fence.Do(ctx, lockPath, token, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, db.Q("UPDATE migration SET "+column+" = ?"), value)
+		return err
+	})
+}
+
+func main() {
+	// Ctrl-C or SIGTERM cancels ctx: run returns, and the deferred Close of
+	// every session ends it at once. A process killed without Close would
+	// hold its locks until the server expires its session.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	harness.Main(ctx, run)
+}
 
 func run(ctx context.Context, out io.Writer, servers []string) error {
 	say := harness.Printer(out)
-	db := &database{}
+	sdb, err := store.Open(ctx, "schema-migration")
+	if err != nil {
+		return err
+	}
+	defer sdb.Close()
+	if err := sdb.Reset(ctx, "/examples/schema-migration/",
+		"DROP TABLE IF EXISTS migration",
+		"CREATE TABLE migration (rows_done INTEGER NOT NULL, version INTEGER NOT NULL)",
+		"INSERT INTO migration VALUES (0, 1)",
+	); err != nil {
+		return err
+	}
+	say("database: %s", sdb.Where)
+	db := database{sdb}
 	var sessions [4]*session.Manager
 	var locks [4]*mutex.Mutex
 	for i, name := range []string{"instance-a", "instance-b", "instance-c", "operator"} {
@@ -110,14 +147,20 @@ func run(ctx context.Context, out io.Writer, servers []string) error {
 	if err != nil {
 		return fmt.Errorf("instance-b: %w", err)
 	}
-	var from int
-	db.Read(func() { from = db.rows })
+	from, _, err := db.state(ctx)
+	if err != nil {
+		return err
+	}
 	say("instance-b: migration lock acquired (token %d), resuming at row %d", leaseB.Token(), from)
 	err = migrate(leaseB.Context(), say, "instance-b", leaseB.Token(), db, nil)
 	if uerr := leaseB.Unlock(ctx); err == nil {
 		err = uerr
 	}
-	db.Read(func() { say("database: schema version %d, %d of %d rows backfilled", db.version, db.rows, totalRows) })
+	rows, version, serr := db.state(ctx)
+	if err == nil {
+		err = serr
+	}
+	say("database: schema version %d, %d of %d rows backfilled", version, rows, totalRows)
 	return err
 }
 
@@ -130,26 +173,36 @@ func lockWithin(ctx context.Context, mu *mutex.Mutex, d time.Duration) (*mutex.L
 
 // migrate backfills the rows not done yet, then moves the schema to
 // version 2. It stops as soon as ctx, the lease's context, ends.
-func migrate(ctx context.Context, say func(string, ...any), name string, token int64, db *database, started chan<- struct{}) error {
+func migrate(ctx context.Context, say func(string, ...any), name string, token int64, db database, started chan<- struct{}) error {
+	rows := 0 // as far as this instance knows
+	stopped := func(err error) error {
+		if ctx.Err() != nil {
+			return fmt.Errorf("backfill stopped at row %d: %w", rows, context.Cause(ctx))
+		}
+		return err
+	}
 	for {
-		var rows int
-		db.Read(func() { rows = db.rows })
-		if rows == totalRows {
+		done, _, err := db.state(ctx)
+		if err != nil {
+			return stopped(err)
+		}
+		if rows = done; rows == totalRows {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("backfill stopped at row %d: %w", rows, context.Cause(ctx))
+			return stopped(nil)
 		case <-time.After(20 * time.Millisecond): // backfilling one batch
 		}
-		if err := db.Write(token, func() { db.rows = rows + batchRows }); err != nil {
-			return err
+		if err := db.write(ctx, token, "rows_done", rows+batchRows); err != nil {
+			return stopped(err)
 		}
+		rows += batchRows
 		if started != nil {
 			close(started)
 			started = nil
 		}
 	}
 	say("%s: backfill done; schema at version 2", name)
-	return db.Write(token, func() { db.version = 2 })
+	return db.write(ctx, token, "version", 2)
 }

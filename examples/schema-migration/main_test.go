@@ -7,12 +7,26 @@ import (
 	"time"
 
 	"github.com/zkcoord/zkcoord/examples/internal/storytest"
+	"github.com/zkcoord/zkcoord/fence/fencetest"
 	"github.com/zkcoord/zkcoord/zktest"
 )
 
 func TestMain(m *testing.M) { zktest.RunMain(m) }
 
+// The database is SQLite by default, and PostgreSQL when POSTGRES_URL is
+// set: both are run.
 func TestSchemaMigration(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", "")
+		testSchemaMigration(t, "SQLite")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Setenv("POSTGRES_URL", fencetest.NewCluster(t).URL("postgres"))
+		testSchemaMigration(t, "PostgreSQL")
+	})
+}
+
+func testSchemaMigration(t *testing.T, database string) {
 	zk := zktest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -24,6 +38,7 @@ func TestSchemaMigration(t *testing.T) {
 	t.Log("\n" + text)
 	// The story, in order: each line must follow the one before.
 	story := []string{
+		`database: ` + database + ` .*`,
 		`instance-a: migration lock acquired \(token \d+\), backfilling`,
 		`instance-b: someone else is migrating; starting without migrating`,
 		`instance-c: waited 200ms for the lock, gave up`,

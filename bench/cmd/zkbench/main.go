@@ -3,7 +3,9 @@
 // with the raw cost of ZooKeeper writes, against one 3-node ensemble:
 // uncontended and contended locking, handoff latency against the queue's
 // length, zkcoord's read lock under concurrent readers, semaphores and
-// election failover. It writes the figures, with the project's targets
+// election failover; and, zkcoord alone, scale in one process: thousands of
+// waiters on one lock, and thousands of locks held, through one session
+// (-scale N, -only scale). It writes the figures, with the project's targets
 // judged from this run alone, to a Markdown file, and a chart of handoff
 // latency (handoff.svg) next to it.
 //
@@ -58,19 +60,31 @@ type config struct {
 	warmPython       time.Duration // kazoo: the same
 	warmChain        int           // peers: handoffs and failovers before anything is measured
 	wireChains       int           // peers: handoffs and failovers traced alone, one waiter
+	// Section 8, scale in one process, every contender on one session:
+	scaleWaiters      []int         // queue lengths swept: waiters on one lock, a goroutine each
+	scaleHandoffAt    []int         // queue lengths at which the handoff at the head is timed
+	scaleHandoffs     int           // handoffs recorded per length
+	scaleWarmHandoffs int           // not recorded, at the start of each
+	scaleLocks        int           // distinct locks held at once
+	scaleLimit        time.Duration // bound on each phase: queueing, a handoff window, cleanup
+	scaleBudget       time.Duration // bound on the whole of section 8 (but a cleanup under way)
 }
 
 var (
 	fullConfig = config{rounds: 20, block: 25, readers: 8, sessions: 8, perClient: 40, reps: 9,
 		semPermits: 4, semWorkers: 16, semPerWorker: 15, semHold: 100 * time.Millisecond, semHoldPerWorker: 3,
 		waiters: []int{10, 100, 1000}, passes: 2, handoffs: 50, warmHandoffs: 5, settle: 20 * time.Millisecond,
-		candidates: 8, failovers: 50, warmFailovers: 5, warmJVM: 15 * time.Second, warmPython: 2 * time.Second, warmChain: 40, wireChains: 20}
+		candidates: 8, failovers: 50, warmFailovers: 5, warmJVM: 15 * time.Second, warmPython: 2 * time.Second, warmChain: 40, wireChains: 20,
+		scaleWaiters: []int{1000, 2000, 5000, 10000}, scaleHandoffAt: []int{10, 1000, 10000}, scaleHandoffs: 200, scaleWarmHandoffs: 20,
+		scaleLocks: 10000, scaleLimit: time.Minute, scaleBudget: 270 * time.Second}
 	// quickConfig exercises every scenario and the whole report in
 	// seconds; its figures mean nothing.
 	quickConfig = config{rounds: 2, block: 10, readers: 8, sessions: 8, perClient: 5, reps: 1,
 		semPermits: 4, semWorkers: 16, semPerWorker: 2, semHold: 50 * time.Millisecond, semHoldPerWorker: 1,
 		waiters: []int{5, 10, 20}, passes: 2, handoffs: 3, warmHandoffs: 1, settle: 5 * time.Millisecond,
-		candidates: 8, failovers: 3, warmFailovers: 1, warmJVM: 0, warmPython: 0, warmChain: 2, wireChains: 3}
+		candidates: 8, failovers: 3, warmFailovers: 1, warmJVM: 0, warmPython: 0, warmChain: 2, wireChains: 3,
+		scaleWaiters: []int{50, 100, 200}, scaleHandoffAt: []int{10, 200}, scaleHandoffs: 3, scaleWarmHandoffs: 1,
+		scaleLocks: 200, scaleLimit: 30 * time.Second, scaleBudget: 2 * time.Minute}
 )
 
 // zktest's tick (named here to be reported) allows sessions of up to 100
@@ -95,15 +109,34 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("out", "bench/RESULTS.md", "Markdown file to write")
 	quick := fs.Bool("quick", false, "a short smoke run: every section, meaningless figures")
+	scaleN := fs.Int("scale", -1, "largest N of section 8 (scale in one process): waiters on one lock and distinct locks held, all through one session; 0 skips it (default 10000, with -quick 200)")
+	scaleLimit := fs.Duration("scale-limit", 0, "section 8: bound on each phase (queueing, a handoff window, a cleanup); default 1m, with -quick 30s")
+	scaleBudget := fs.Duration("scale-budget", 0, "section 8: bound on the whole section, after which what is left is skipped (a cleanup under way still runs); default 4m30s, with -quick 2m")
+	only := fs.String("only", "", `run one scenario alone and write its section alone: "scale"`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	if *only != "" && *only != scenarioScale {
+		return fmt.Errorf("-only %q: the only scenario that runs alone is %q", *only, scenarioScale)
+	}
 	cfg := fullConfig
 	if *quick {
 		cfg = quickConfig
+	}
+	if *scaleN >= 0 {
+		cfg = cfg.withScale(*scaleN)
+	}
+	if *scaleLimit > 0 {
+		cfg.scaleLimit = *scaleLimit
+	}
+	if *scaleBudget > 0 {
+		cfg.scaleBudget = *scaleBudget
+	}
+	if *only == scenarioScale && cfg.scaleLocks == 0 {
+		return fmt.Errorf("-only %s with -scale 0: nothing to run", scenarioScale)
 	}
 	started := time.Now()
 	progress := func(format string, a ...any) {
@@ -132,6 +165,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		machine:  describe(cluster),
 		external: cluster.External(),
 		servers:  len(e.servers),
+		only:     *only,
 	}
 
 	admin, err := e.conn(ctx, e.servers[0])
@@ -147,6 +181,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 
 	server, role := pickFollower(cluster)
+	if *only == scenarioScale {
+		if rep.scale, err = scaleSection(ctx, e, cfg, server, role); err != nil {
+			return err
+		}
+		return writeReport(*out, &rep, progress)
+	}
 	progress("starting the peers: compiling the Curator driver, starting a JVM and CPython")
 	ps, err := startPeers(ctx)
 	if err != nil {
@@ -218,16 +258,37 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if rep.failover.peerWire, err = peerChainWire(ctx, e, ps, "failover", cfg.wireChains, cfg.settle); err != nil {
 		return err
 	}
+	if rep.scale, err = scaleSection(ctx, e, cfg, server, role); err != nil {
+		return err
+	}
 	chart := filepath.Join(filepath.Dir(*out), chartName)
 	if err := writeChart(chart, rep.handoff, cfg.waiters); err != nil {
 		return fmt.Errorf("chart: %w", err)
 	}
 	progress("wrote %s", chart)
-	rep.took = time.Since(started)
-	if err := writeFile(*out, rep.markdown()); err != nil {
+	return writeReport(*out, &rep, progress)
+}
+
+// scenarioScale names section 8 for -only.
+const scenarioScale = "scale"
+
+// scaleSection runs section 8, unless -scale 0 skipped it.
+func scaleSection(ctx context.Context, e *env, cfg config, server, role string) (scaleResult, error) {
+	if len(cfg.scaleWaiters) == 0 && cfg.scaleLocks == 0 {
+		e.progress("scale in one process: skipped (-scale 0)")
+		return scaleResult{}, nil
+	}
+	e.progress("scale in one process, a session per phase on %s (%s): waiters on one lock %v, handoffs at %v, %d distinct locks",
+		server, role, cfg.scaleWaiters, cfg.scaleHandoffAt, cfg.scaleLocks)
+	return runScale(ctx, e, cfg, server, role)
+}
+
+func writeReport(out string, rep *report, progress func(string, ...any)) error {
+	rep.took = time.Since(rep.started)
+	if err := writeFile(out, rep.markdown()); err != nil {
 		return err
 	}
-	progress("wrote %s", *out)
+	progress("wrote %s", out)
 	return nil
 }
 

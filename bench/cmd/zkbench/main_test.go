@@ -38,7 +38,8 @@ func TestQuickRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := string(b)
-	for _, h := range []string{hMachine, hTargets, hSideBySide, hRoundTrips, hFloor, hUncontended, hContended, hHandoff, hReadLock, hSemaphore, hFailover, hMethod} {
+	for _, h := range []string{hMachine, hTargets, hSideBySide, hRoundTrips, hFloor, hUncontended, hContended, hHandoff, hReadLock, hSemaphore, hFailover, hScale,
+		hScaleTargets, hScaleQueue, hScaleMemory, hScaleHandoff, hScaleLocks, hMethod} {
 		if !strings.Contains(doc, "\n"+h+"\n") {
 			t.Errorf("no section %q", h)
 		}
@@ -58,8 +59,8 @@ func TestQuickRun(t *testing.T) {
 	}
 
 	targets := table(t, doc, hTargets)
-	if len(targets) != 7 {
-		t.Errorf("%d targets, want 7", len(targets))
+	if len(targets) != 9 {
+		t.Errorf("%d targets, want 9", len(targets))
 	}
 	for _, r := range targets {
 		number(t, reTarget, r[1])
@@ -158,6 +159,7 @@ func TestQuickRun(t *testing.T) {
 			}
 		}
 	}
+	checkScale(t, doc)
 	// Every system of every scenario is in the side-by-side table.
 	for _, name := range []string{"zkcoord mutex", "go-zookeeper zk.Lock", "Curator InterProcessMutex", "kazoo Lock",
 		"Curator LeaderLatch", "kazoo Election", "zkcoord election", "Curator InterProcessSemaphoreV2", "kazoo Semaphore"} {
@@ -189,6 +191,71 @@ func TestQuickRun(t *testing.T) {
 }
 
 var reHeld = regexp.MustCompile(`Most held at once: (\d+) \(limit (\d+):`)
+
+// checkScale checks section 8's tables in the quick run: a row per queue
+// length, figures that parse. Whether the targets pass is not its business.
+func checkScale(t *testing.T, doc string) {
+	t.Helper()
+	cfg := quickConfig
+	lengths := dedupe(append(append([]int(nil), cfg.scaleWaiters...), cfg.scaleHandoffAt...))
+	targets := table(t, doc, hScaleTargets)
+	if want := 3 + len(cfg.scaleHandoffAt) - 1; len(targets) != want {
+		t.Errorf("section 8: %d targets, want %d", len(targets), want)
+	}
+	for _, r := range targets {
+		if r[3] != "PASS" && r[3] != "MISS" && r[3] != "NOT MEASURED" {
+			t.Errorf("section 8 target %q: result %q", r[0], r[3])
+		}
+	}
+	queue := table(t, doc, hScaleQueue)
+	if len(queue) != len(lengths) {
+		t.Errorf("%s: %d rows, want %d", hScaleQueue, len(queue), len(lengths))
+	}
+	for i, r := range queue {
+		if i < len(lengths) && r[0] != strconv.Itoa(lengths[i]) {
+			t.Errorf("%s: row %d is for %s waiters, want %d", hScaleQueue, i, r[0], lengths[i])
+		}
+		number(t, reSecs, r[2])
+		millis(t, r[3])
+		if r[6] != "0" {
+			count(t, strings.Fields(r[6])[0])
+		}
+	}
+	mem := table(t, doc, hScaleMemory)
+	if len(mem) != len(lengths) {
+		t.Errorf("%s: %d rows, want %d", hScaleMemory, len(mem), len(lengths))
+	}
+	for _, r := range mem {
+		if _, err := strconv.ParseFloat(r[4], 64); err != nil {
+			t.Errorf("%s: goroutines per waiter %q: %v", hScaleMemory, r[4], err)
+		}
+		for _, c := range r[1:4] {
+			if !reKiB.MatchString(c) {
+				t.Errorf("%s: %q is not in KiB", hScaleMemory, c)
+			}
+		}
+	}
+	handoff := table(t, doc, hScaleHandoff)
+	if len(handoff) != len(cfg.scaleHandoffAt) {
+		t.Errorf("%s: %d rows, want %d", hScaleHandoff, len(handoff), len(cfg.scaleHandoffAt))
+	}
+	for _, r := range handoff {
+		if strings.HasPrefix(r[1], "not run") || strings.HasPrefix(r[1], "none") {
+			continue // a queue that did not settle in time: timing, not shape
+		}
+		if n := count(t, strings.Fields(r[1])[0]); n > cfg.scaleHandoffs {
+			t.Errorf("%s: %d handoffs, want at most %d", hScaleHandoff, n, cfg.scaleHandoffs)
+		}
+		millis(t, r[2])
+		millis(t, r[3])
+	}
+	locks := table(t, doc, hScaleLocks)
+	if len(locks) != 1 || locks[0][0] != strconv.Itoa(cfg.scaleLocks) {
+		t.Errorf("%s: %v, want one row for %d locks", hScaleLocks, locks, cfg.scaleLocks)
+	} else {
+		number(t, reSecs, locks[0][2])
+	}
+}
 
 // table returns the body rows of the first table after heading h.
 func table(t *testing.T, doc, h string) [][]string {
@@ -245,6 +312,8 @@ var (
 	reTimes  = regexp.MustCompile(`^(\d+\.\d{2})×$`)
 	reTarget = regexp.MustCompile(`^(\d+\.\d{2,3})×$`) // three decimals next to a bound
 	reRate   = regexp.MustCompile(`^(\d+) acq/s$`)
+	reSecs   = regexp.MustCompile(`^(\d+\.\d{3}) s$`)
+	reKiB    = regexp.MustCompile(`^-?\d+\.\d{2} KiB$`)
 )
 
 func number(t *testing.T, re *regexp.Regexp, s string) float64 {

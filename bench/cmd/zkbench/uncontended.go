@@ -167,7 +167,7 @@ func runUncontended(ctx context.Context, e *env, cfg config, ps *peerSet, server
 			if err != nil {
 				return err
 			}
-			p, _, _, err := ep.CreateAndList(ctx, dir(opPipelined)+"/n-", nil, zk.FlagEphemeral|zk.FlagSequence, openACL)
+			p, _, _, _, err := ep.CreateAndList(ctx, dir(opPipelined)+"/n-", nil, zk.FlagEphemeral|zk.FlagSequence, openACL)
 			if err != nil {
 				return err
 			}

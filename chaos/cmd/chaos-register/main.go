@@ -1,8 +1,11 @@
 // Command chaos-register is the resource the chaos suite's lock holders
 // write to: one register per key, on 127.0.0.1, over a line protocol (see
-// chaos/internal/proto). Fenced, it accepts a write only if its token is at
-// least the highest it has accepted for that key; with -fenced=false it
-// accepts every write, which is what the checker must catch.
+// chaos/internal/proto), kept in a database: SQLite in the file -db names,
+// or PostgreSQL when POSTGRES_URL is set. Fenced, it writes through
+// zkcoord/fence, which accepts a write only if its token is at least the
+// highest accepted for that key, in the write's transaction; with
+// -fenced=false it writes the same rows without the fence and accepts
+// every write, which is what the checker must catch.
 //
 // Every request is logged, as one JSON line, before it is answered:
 // client, token, value, outcome and the time it was received on the shared
@@ -13,6 +16,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,21 +26,21 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/zkcoord/zkcoord/chaos/internal/proto"
 )
 
 type register struct {
-	fenced bool
+	store *store
 
-	mu    sync.Mutex
-	log   *os.File
-	enc   *json.Encoder
-	seq   int64
-	high  map[string]int64
-	value map[string]string
-	token map[string]int64 // token of the current value
-	err   error            // first log write error: fatal
+	// mu orders requests, one at a time, so that the log is in the order
+	// the database applied them.
+	mu  sync.Mutex
+	log *os.File
+	enc *json.Encoder
+	seq int64
+	err error // first log write error: fatal
 }
 
 func (r *register) handle(req proto.Request) string {
@@ -45,22 +49,29 @@ func (r *register) handle(req proto.Request) string {
 	r.seq++
 	rec := proto.Record{
 		Seq: r.seq, ID: req.ID, Client: req.Client, Key: req.Key, Kind: req.Kind,
-		Token: req.Token, Value: req.Value, High: r.high[req.Key], RecvT: proto.Now(),
+		Token: req.Token, Value: req.Value, RecvT: proto.Now(),
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	var ans string
+	var err error
 	switch req.Kind {
 	case "w":
-		if !r.fenced || req.Token >= r.high[req.Key] {
-			rec.Accepted = true
-			r.high[req.Key] = max(r.high[req.Key], req.Token)
-			r.value[req.Key], r.token[req.Key] = req.Value, req.Token
+		rec.Accepted, rec.High, err = r.store.write(ctx, req.Key, req.Token, req.Value)
+		if rec.Accepted {
 			ans = "OK"
 		} else {
-			ans = fmt.Sprintf("REJ %d", r.high[req.Key])
+			ans = fmt.Sprintf("REJ %d", rec.High)
 		}
 	case "r":
-		rec.ReadTok, rec.ReadVal = r.token[req.Key], r.value[req.Key]
+		rec.ReadTok, rec.ReadVal, rec.High, err = r.store.read(ctx, req.Key)
 		ans = fmt.Sprintf("V %d %s", rec.ReadTok, proto.EncodeValue(rec.ReadVal))
+	}
+	if err != nil {
+		// The register is the run's ground truth: a database that fails
+		// ends the run rather than leave a request's effect unknown.
+		fmt.Fprintf(os.Stderr, "chaos-register: %s %s: %v\n", req.Kind, req.ID, err)
+		os.Exit(2)
 	}
 	// Logged before the answer leaves: an answered request is always in
 	// the log.
@@ -90,9 +101,19 @@ func (r *register) serve(c net.Conn) {
 func main() {
 	fenced := flag.Bool("fenced", true, "refuse writes whose token is below the highest accepted")
 	logPath := flag.String("log", "", "where to write the record of every request (required)")
+	dbPath := flag.String("db", "", "the SQLite file to keep the registers in (required unless POSTGRES_URL is set)")
+	name := flag.String("name", "", "the register's name, for its table and fence resources (default: fenced or unfenced)")
 	flag.Parse()
-	if *logPath == "" {
-		fmt.Fprintln(os.Stderr, "chaos-register: -log is required")
+	if *logPath == "" || (*dbPath == "" && os.Getenv("POSTGRES_URL") == "") {
+		fmt.Fprintln(os.Stderr, "chaos-register: -log, and -db or POSTGRES_URL, are required")
+		os.Exit(2)
+	}
+	if *name == "" {
+		*name = map[bool]string{true: "fenced", false: "unfenced"}[*fenced]
+	}
+	st, err := openStore(context.Background(), *name, *dbPath, *fenced)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chaos-register:", err)
 		os.Exit(2)
 	}
 	f, err := os.OpenFile(*logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
@@ -100,10 +121,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chaos-register:", err)
 		os.Exit(2)
 	}
-	r := &register{
-		fenced: *fenced, log: f, enc: json.NewEncoder(f),
-		high: map[string]int64{}, value: map[string]string{}, token: map[string]int64{},
-	}
+	r := &register{store: st, log: f, enc: json.NewEncoder(f)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos-register:", err)
@@ -132,6 +150,9 @@ func main() {
 	r.mu.Lock()
 	err = f.Sync()
 	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := st.close(); err == nil {
 		err = cerr
 	}
 	if err != nil {

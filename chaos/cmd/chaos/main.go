@@ -4,6 +4,7 @@
 //
 //	go run ./chaos/cmd/chaos -duration 10m
 //	go run ./chaos/cmd/chaos -duration 3m -seed 42
+//	go run ./chaos/cmd/chaos -duration 10m -timings shipped
 package main
 
 import (
@@ -25,15 +26,24 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Minute, "how long the nemesis injects faults")
 	seed := flag.Uint64("seed", 0, "schedule seed (0: random, printed)")
 	clients := flag.Int("clients", 4, "client processes")
-	timeout := flag.Duration("session-timeout", 2*time.Second, "clients' session timeout")
-	margin := flag.Duration("margin", time.Second, "clients' safety margin")
+	timings := flag.String("timings", "fast", "ensemble timings: fast (100ms tick, 2s sessions) or shipped (ZooKeeper's: 2s tick, syncLimit 5, 10s sessions)")
+	timeout := flag.Duration("session-timeout", 0, "clients' session timeout (default: 2s fast, 10s shipped)")
+	margin := flag.Duration("margin", 0, "clients' safety margin (0: the library's default)")
 	noElection := flag.Bool("no-election", false, "contend for the mutex only")
 	dir := flag.String("dir", "", "where to keep logs and records (default: a new temporary directory)")
 	flag.Parse()
-	os.Exit(run(*duration, *seed, *clients, *timeout, *margin, *noElection, *dir))
+	os.Exit(run(*duration, *seed, *clients, *timings, *timeout, *margin, *noElection, *dir))
 }
 
-func run(duration time.Duration, seed uint64, clients int, timeout, margin time.Duration, noElection bool, dir string) int {
+func run(duration time.Duration, seed uint64, clients int, timings string, timeout, margin time.Duration, noElection bool, dir string) int {
+	opts, sessionTimeout, err := chaos.ClusterOptions(timings)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	if timeout == 0 {
+		timeout = sessionTimeout
+	}
 	if seed == 0 {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
@@ -64,7 +74,8 @@ func run(duration time.Duration, seed uint64, clients int, timeout, margin time.
 		logf("chaos: ZK_SERVERS is ignored: the nemesis needs servers it can kill")
 		os.Unsetenv("ZK_SERVERS")
 	}
-	c, err := zktest.New(zktest.Options{Nodes: 3, Logf: logf})
+	opts.Logf = logf
+	c, err := zktest.New(opts)
 	if err != nil {
 		logf("%v", err)
 		return 2

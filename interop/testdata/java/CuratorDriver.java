@@ -13,6 +13,9 @@
 //   latch <h> <path> <data>       h is a candidate in a LeaderLatch election: lock
 //                                 starts a new LeaderLatch (id <data>) and waits
 //                                 to lead, unlock closes it
+//   abort <h>                     closes a latch handle's candidacy while it waits
+//                                 to lead (from outside the handle's thread, which
+//                                 waits in LeaderLatch.await); prints "aborted <h>"
 //   leader <h> <path>             prints "leader <h> <id>": the leader's id as
 //                                 Curator reads it, a NUL in it written as \0
 //   lock <h>                      acquire; prints "locked <h>"
@@ -86,7 +89,8 @@ public final class CuratorDriver {
         final InterProcessLock lock; // EXCLUSIVE, SHARED
         final InterProcessSemaphoreV2 sem; // LEASE
         final String latchPath; // a LeaderLatch candidate
-        LeaderLatch latch; // the current candidacy, on exec's thread only
+        volatile LeaderLatch latch; // the current candidacy; closed elsewhere only by abort
+        volatile boolean aborted; // abort closed latch: its await's EOFException is expected
         final ExecutorService exec;
         Lease lease; // held lease, on exec's thread only
 
@@ -113,9 +117,19 @@ public final class CuratorDriver {
         void acquire() throws Exception {
             if (latchPath != null) {
                 // A closed LeaderLatch cannot start again: one per term.
-                latch = new LeaderLatch(client, latchPath, new String(data, StandardCharsets.UTF_8));
-                latch.start();
-                latch.await();
+                LeaderLatch l = new LeaderLatch(client, latchPath, new String(data, StandardCharsets.UTF_8));
+                latch = l;
+                l.start();
+                try {
+                    l.await();
+                } catch (java.io.EOFException e) {
+                    if (aborted) {
+                        aborted = false;
+                        latch = null;
+                        throw new Aborted();
+                    }
+                    throw e;
+                }
             } else if (sem != null) {
                 lease = sem.acquire();
             } else {
@@ -142,6 +156,10 @@ public final class CuratorDriver {
                 lock.release();
             }
         }
+    }
+
+    // Aborted ends a job whose candidacy abort closed: it prints "aborted <h>".
+    static final class Aborted extends Exception {
     }
 
     static synchronized void say(String line) {
@@ -213,6 +231,16 @@ public final class CuratorDriver {
                 }
                 case "latch": {
                     add(new Handle(h, Kind.EXCLUSIVE, bytes(f[3]), 0, null, null, f[2]));
+                    break;
+                }
+                case "abort": {
+                    Handle hd = handles.get(h);
+                    LeaderLatch l = hd == null ? null : hd.latch;
+                    if (l == null) {
+                        throw new IllegalStateException("no candidacy to abort: " + h);
+                    }
+                    hd.aborted = true;
+                    l.close(); // await wakes with EOFException: the job prints "aborted <h>"
                     break;
                 }
                 case "leader": {
@@ -315,6 +343,8 @@ public final class CuratorDriver {
         hd.exec.submit(() -> {
             try {
                 job.run(hd);
+            } catch (Aborted e) {
+                say("aborted " + h);
             } catch (Throwable e) {
                 say("error " + h + " " + oneLine(e));
             }

@@ -5,16 +5,9 @@ import (
 	"sync"
 )
 
-// go-zookeeper v1.0.4 has a data race on reconnect (upstream PR #35, never
-// merged): its connection loop reads the last zxid seen, to re-send the
-// session's watches, while the new connection's receive loop may already be
-// writing it. Harmless on 64-bit machines, it still fails every test run
-// under -race that reconnects while watches are set. The read happens only
-// when the client holds watches, and then always before the set-watches
-// request is written; so each new connection holds back the server's replies
-// until that request has gone out, which orders the read before any write.
-// Knowing whether the client holds watches takes a mirror of its table,
-// kept from the frames on the wire in the order the client itself sees them.
+// The client's watch table, mirrored from the frames on the wire in the
+// order the client itself sees them, for the reply hold (upstream.go): it
+// is needed only while the client holds watches.
 
 // watchKind is the client's kind of watch: what an event clears.
 type watchKind uint8
@@ -34,9 +27,13 @@ type watchKey struct {
 const (
 	opExists       = 3
 	opGetData      = 4
+	opSetData      = 5
 	opGetChildren  = 8
 	opGetChildren2 = 12
+	opSetAuth      = 100
 	opSetWatches   = 101
+
+	xidWatchEvent = -1
 
 	eventNodeCreated         = 1
 	eventNodeDeleted         = 2

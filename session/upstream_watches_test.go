@@ -90,8 +90,8 @@ func TestWatchMirror(t *testing.T) {
 			if _, err := c2.Read(buf); err != nil {
 				t.Fatalf("chunk %d: %v", chunk, err)
 			}
-			if c2.holdReplies { // watches were live at connect: let the read pass
-				c2.setWatchesOnce.Do(func() { close(c2.setWatchesSent) })
+			if c2.hold.active.Load() { // watches were live at connect: let the read pass
+				c2.hold.setWatchesWritten()
 			}
 		}
 		if w.watches.any() {

@@ -1,0 +1,9 @@
+package once_test
+
+import (
+	"testing"
+
+	"github.com/zkcoord/zkcoord/zktest"
+)
+
+func TestMain(m *testing.M) { zktest.RunMain(m) }
