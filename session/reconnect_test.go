@@ -15,16 +15,14 @@ import (
 
 // Reconnecting while many watches are set and requests are in flight, the
 // moment go-zookeeper re-sends the watches: its own data race there (see
-// watches.go) must not surface under -race, and the watches must survive.
+// replyHold in upstream.go) must not surface under -race, and the watches
+// must survive.
 func TestReconnectWithWatchesAndRequestsInFlight(t *testing.T) {
 	c := zktest.Shared(t)
 	c.RequireFaults(t)
 	link := c.NewLink()
 	defer link.Close()
-	// The users' 10 s session: the reply hold's cap is a third of it, and a
-	// CI machine starved under -race once took longer than a 4 s session's
-	// 1.33 s between the connect response and the set-watches write,
-	// letting go-zookeeper's race through.
+	// The users' 10 s session.
 	m := connect(t, link.Servers(), 10*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,9 +53,17 @@ func settleRequests(idle <-chan struct{}) {
 // the replies orders the read before any such write. Replies to the
 // credentials pass: the client writes set-watches only once they are all
 // answered, and they carry no zxid (ZooKeeperServer answers addauth with
-// zxid 0), so they cannot race. The hold never outlasts a third of the
-// session timeout, well inside the client's receive timeout (two thirds),
-// so a client that behaves otherwise than v1.0.4 is slowed, never cut off.
+// zxid 0), so they cannot race.
+//
+// A hold never ends by letting replies through unordered: if set-watches
+// has not been written within the client's own receive timeout (two thirds
+// of the session timeout), the connection is dropped unread, as the client
+// itself drops a silent one, and the client reconnects. A process starved
+// that long costs a reconnect, never a data race in its users' -race
+// builds. (Releasing the replies after a third of the session timeout, as
+// this once did, let a CI run under -race on two loaded cores report the
+// race: the connect loop's read of lastZxid came first, the receive loop's
+// write after it, with nothing ordering the two.)
 type replyHold struct {
 	active atomic.Bool // fast path: no lock per Read while not holding
 
@@ -103,19 +112,23 @@ func (h *replyHold) answered(xid int32) {
 	delete(h.auth, xid)
 }
 
-// await returns when the next reply may be read: no hold, a credential
-// awaiting its answer, the hold's limit passed, or the connection closed.
-func (h *replyHold) await(closed <-chan struct{}) {
+// errHoldExpired drops a connection whose client never wrote set-watches.
+var errHoldExpired = errors.New("zkcoord/session: the client did not re-send its watches within its receive timeout; dropping the connection")
+
+// await returns nil when the next reply may be read: no hold, a credential
+// awaiting its answer, or the connection closed (the read then fails on its
+// own). It returns errHoldExpired, for this read and every later one, once
+// the hold's limit has passed with set-watches unwritten.
+func (h *replyHold) await(closed <-chan struct{}) error {
 	if !h.active.Load() {
-		return
+		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for h.active.Load() && len(h.auth) == 0 {
 		wait := time.Until(h.until)
 		if wait <= 0 {
-			h.active.Store(false)
-			return
+			return errHoldExpired
 		}
 		changed := h.changed
 		h.mu.Unlock()
@@ -129,8 +142,9 @@ func (h *replyHold) await(closed <-chan struct{}) {
 		h.mu.Lock()
 		select {
 		case <-closed:
-			return
+			return nil
 		default:
 		}
 	}
+	return nil
 }

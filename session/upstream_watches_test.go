@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -148,6 +149,41 @@ func TestRepliesWaitForSetWatches(t *testing.T) {
 		if _, err := c2.Read(buf); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A client that never writes set-watches loses the connection, unread,
+// once its own receive timeout has passed: letting the replies through
+// instead would let go-zookeeper's receive loop write lastZxid unordered
+// with the read that builds set-watches, the data race the hold exists for.
+func TestHeldRepliesAreNeverReleasedUnordered(t *testing.T) {
+	server, client := net.Pipe()
+	defer server.Close()
+	w := newWire(nil)
+	w.watches.add(watchKey{"/a", watchData})
+	c := newTrackedConn(client, w)
+	defer c.Close()
+	const timeoutMs = 300 // the hold's limit: two thirds, 200 ms
+	go server.Write(append(connectResponse(timeoutMs, 0x5), replyErr(1, 0)...))
+	buf := make([]byte, 4096)
+	for c.inFrames < 1 {
+		if _, err := c.Read(buf[:4]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	n, err := c.Read(buf)
+	if !errors.Is(err, errHoldExpired) || n != 0 {
+		t.Fatalf("read %d bytes, err %v: want the connection dropped unread", n, err)
+	}
+	if held := time.Since(start); held < 150*time.Millisecond {
+		t.Fatalf("dropped after %v, before the client's receive timeout", held)
+	}
+	if n, err := c.Read(buf); !errors.Is(err, errHoldExpired) || n != 0 {
+		t.Fatalf("a later read got %d bytes, err %v", n, err)
+	}
+	if c.inFrames != 1 {
+		t.Fatalf("%d frames read: a held reply reached the client", c.inFrames)
 	}
 }
 

@@ -364,7 +364,9 @@ func (c *trackedConn) frameOut(f *framer) {
 }
 
 func (c *trackedConn) Read(b []byte) (int, error) {
-	c.hold.await(c.closed)
+	if err := c.hold.await(c.closed); err != nil {
+		return 0, err
+	}
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.in.feed(b[:n], func() {}, c.frameIn)
@@ -399,7 +401,7 @@ func (c *trackedConn) frameIn(f *framer) {
 		}
 		// The client re-sends the session's watches now, if it has any.
 		if c.w.watches.any() {
-			c.hold.start(time.Duration(c.w.timeout.Load()) / 3)
+			c.hold.start(time.Duration(c.w.timeout.Load()) * 2 / 3)
 		}
 	} else if len(p) >= 4 {
 		xid := int32(binary.BigEndian.Uint32(p[:4]))
