@@ -373,7 +373,9 @@ func (e *Epoch) shutdown() {
 		e.requests.Wait()
 		close(idle)
 	}()
-	settleRequests(idle)
+	if !settleRequests(idle) {
+		quiesce(e.wire, e.conn)
+	}
 	e.conn.Close() // asks the server to end the session, waiting a second at most
 	e.wire.closeAll()
 	for range e.events {

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // Workarounds for go-zookeeper v1.0.4, each tied to what it covers upstream,
@@ -30,19 +32,41 @@ import (
 //     (ops.go) runs each in a goroutine the epoch's shutdown reaps.
 //   - A data race on Close: Close lets requests in flight return
 //     ErrConnectionClosed while the receive loop may still be decoding
-//     their replies into the response that Create, CreateContainer and
-//     others then read (conn.go's request says callers must not read it;
-//     its own methods do). settleRequests below.
+//     their replies into the response that CreateContainer and CreateTTL
+//     then read (conn.go's request says callers must not read it; those
+//     two do). settleRequests below.
 
-// settleRequests waits, a second at most, for the requests in flight to
-// be answered before the client is closed: on a live connection they are
-// within a round trip, and on a dead one no reply is being decoded.
-func settleRequests(idle <-chan struct{}) {
+// settleRequests waits, a second at most, for the requests in flight to be
+// answered before the client is closed, and reports whether they were: on
+// a live connection they are within a round trip. If they were not, the
+// caller must end the connection before Close (quiesce), so that a late
+// reply is never decoded into a response its caller has already read.
+func settleRequests(idle <-chan struct{}) bool {
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
 	case <-idle:
+		return true
 	case <-t.C:
+		return false
+	}
+}
+
+// quiesce closes the client's connections and waits, a second at most,
+// until its receive loop has stopped: the client leaves the connected
+// states only after that loop has returned, and it fails the requests
+// still waiting (ErrConnectionClosed) only after that. The server then
+// ends the session at expiry rather than at once.
+func quiesce(w *wire, conn *zk.Conn) {
+	w.closeAll()
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		switch conn.State() {
+		case zk.StateConnected, zk.StateHasSession:
+			time.Sleep(time.Millisecond)
+		default:
+			return
+		}
 	}
 }
 
