@@ -87,12 +87,26 @@ func testMutexBehindMarked(t *testing.T, c *zktest.Cluster, other *peer, prefix 
 		q[i].p.lock(t, q[i].h)
 		mutexQueue(t, fx, observer, q[0].h, handlesOf(q[1:i+1])...)
 	}
+	releaseInTurn(t, fx, g, q, other.name+"'s node", func(i int) string {
+		return mutexQueue(t, fx, observer, q[i].h, handlesOf(q[i+1:])...).Holder.Name
+	})
+	mutexQueue(t, fx, observer, "")
+	fx.finish(g.session)
+}
+
+// releaseInTurn releases q's holders in turn. head(i) checks the queue with
+// q[i] holding and returns the holder's node name. A zkcoord holder granted
+// with others queued behind it must mark its node, and every node of g's
+// must keep its data; the next in q must acquire within step of each
+// release, none before. peerNode names a peer's node in failures.
+func releaseInTurn(t *testing.T, fx *fixture, g *peer, q []contender, peerNode string, head func(i int) string) {
+	t.Helper()
 	for i, holder := range q {
-		st := mutexQueue(t, fx, observer, holder.h, handlesOf(q[i+1:])...)
+		name := head(i)
 		noneAhead(t, holder, q[i+1:])
-		node := other.name + "'s node"
+		node := peerNode
 		if holder.p == g {
-			path := fx.lock + "/" + st.Holder.Name
+			path := fx.lock + "/" + name
 			if i > 0 && i+1 < len(q) {
 				// Granted at the head with others queued behind it.
 				awaitMarked(t, fx, path, holder.h)
@@ -101,12 +115,10 @@ func testMutexBehindMarked(t *testing.T, c *zktest.Cluster, other *peer, prefix 
 		}
 		if i+1 == len(q) {
 			holder.p.unlock(t, holder.h)
-			break
+			return
 		}
 		handOff(t, holder, q[i+1], node)
 	}
-	mutexQueue(t, fx, observer, "")
-	fx.finish(g.session)
 }
 
 // testRWLockBehindMarked is testMutexBehindMarked for Curator's
@@ -139,24 +151,9 @@ func testRWLockBehindMarked(t *testing.T, c *zktest.Cluster, java *peer) {
 		q[i].p.lock(t, q[i].h)
 		rwQueue(t, fx, observer, spell(0, i+1))
 	}
-	for i, holder := range q {
-		st := rwQueue(t, fx, observer, spell(i, len(q)))
-		noneAhead(t, holder, q[i+1:])
-		node := "Curator's node"
-		if holder.p == g {
-			path := fx.lock + "/" + st.Holders[0].Name
-			if i > 0 && i+1 < len(q) {
-				// Granted at the head with others queued behind it.
-				awaitMarked(t, fx, path, holder.h)
-			}
-			node = fmt.Sprintf("node at version %d", assertNodeVersion0Or1SameData(t, fx, path, holder.h))
-		}
-		if i+1 == len(q) {
-			holder.p.unlock(t, holder.h)
-			break
-		}
-		handOff(t, holder, q[i+1], node)
-	}
+	releaseInTurn(t, fx, g, q, "Curator's node", func(i int) string {
+		return rwQueue(t, fx, observer, spell(i, len(q))).Holders[0].Name
+	})
 	rwQueue(t, fx, observer, "|")
 	fx.finish(g.session)
 }
