@@ -278,6 +278,7 @@ func (m *Manager) attempt() (*Epoch, error) {
 		return nil, fmt.Errorf("zkcoord/session: connect: %w", err)
 	}
 	ep.conn, ep.events = conn, events
+	ep.wire.client(conn)
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

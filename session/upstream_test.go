@@ -56,3 +56,33 @@ func TestUpstreamEventChannelDrops(t *testing.T) {
 type discard struct{}
 
 func (discard) Printf(string, ...any) {}
+
+// The hold reads the client's request counter where v1.0.4 keeps it
+// (xidFloor): a request queued after the read is numbered above it.
+func TestUpstreamRequestCounter(t *testing.T) {
+	conn, _, err := zk.Connect([]string{"127.0.0.1:1"}, time.Second, zk.WithLogInfo(false), zk.WithLogger(discard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, ok := xidFloor(conn)
+	if !ok {
+		conn.Close()
+		t.Fatal("no request counter in *zk.Conn: re-check replyHold's floor")
+	}
+	floor := read()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		conn.Exists("/a") // queued at once, answered ErrClosing at Close
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !xidAfter(read(), floor) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the counter has nothing to wait on
+	}
+	advanced := read()
+	conn.Close()
+	<-done
+	if advanced != floor+1 {
+		t.Fatalf("counter %d before a request, %d after: re-check replyHold's floor", floor, advanced)
+	}
+}

@@ -92,7 +92,7 @@ func TestWatchMirror(t *testing.T) {
 				t.Fatalf("chunk %d: %v", chunk, err)
 			}
 			if c2.hold.active.Load() { // watches were live at connect: let the read pass
-				c2.hold.setWatchesWritten()
+				c2.hold.setWatchesWritten(0)
 			}
 		}
 		if w.watches.any() {
@@ -148,6 +148,74 @@ func TestRepliesWaitForSetWatches(t *testing.T) {
 	for c2.inFrames < 2 {
 		if _, err := c2.Read(buf); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// A set-watches built for an earlier connection, queued before this one's
+// hold began, does not end the hold: only one numbered after it does. (An
+// earlier connection that dropped before writing its set-watches leaves
+// it queued; ending the hold on it let go-zookeeper's receive loop run
+// before the connect loop had read lastZxid for this connection.)
+func TestHoldEndsOnlyOnThisConnectionsSetWatches(t *testing.T) {
+	server, client := net.Pipe()
+	defer server.Close()
+	go func() { // drain what the client writes
+		b := make([]byte, 4096)
+		for {
+			if _, err := server.Read(b); err != nil {
+				return
+			}
+		}
+	}()
+	w := newWire(nil)
+	w.watches.add(watchKey{"/a", watchData})
+	counter := int32(41) // the client's request counter at connect
+	read := func() int32 { return counter }
+	w.xids.Store(&read)
+	c := newTrackedConn(client, w)
+	defer c.Close()
+	go server.Write(append(connectResponse(4000, 0x5), replyErr(43, 0)...))
+	buf := make([]byte, 4096)
+	for c.inFrames < 1 {
+		if _, err := c.Read(buf[:4]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := c.Read(buf)
+		got <- err
+	}()
+	for _, stale := range []int32{40, 41} {
+		if _, err := c.Write(request(stale, opSetWatches, "", false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case err := <-got:
+		t.Fatalf("a reply was read after an earlier connection's set-watches (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := c.Write(request(42, opSetWatches, "", false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Request numbers are 31 bits and wrap.
+func TestXidAfter(t *testing.T) {
+	for _, c := range []struct {
+		x, floor int32
+		want     bool
+	}{
+		{42, 41, true}, {41, 41, false}, {40, 41, false},
+		{0, 0x7fffffff, true}, {3, 0x7ffffff0, true}, {0x7ffffff0, 3, false},
+	} {
+		if got := xidAfter(c.x, c.floor); got != c.want {
+			t.Errorf("xidAfter(%d, %d) = %v, want %v", c.x, c.floor, got, c.want)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/go-zookeeper/zk"
 )
 
 // wire watches the bytes of every connection of one session. It learns the
@@ -30,12 +32,13 @@ type wire struct {
 	// creditReplies credits every answer, as if a follower's reply proved
 	// the leader's: the behaviour before leaderProof, kept as a control.
 	creditReplies bool
-	gap           atomic.Int64 // leaderProof's gap, for reconnections
-	timeout       atomic.Int64 // negotiated session timeout, ns; 0 until known
-	sessionID     atomic.Int64 // the session this wire credits; 0 until the first
-	watches       watchTable   // the client's watches, as seen on the wire
-	czxids        czxids       // czxids of the nodes we created (czxid.go)
-	closing       atomic.Bool  // refuse new dials: the client is being shut down
+	gap           atomic.Int64                 // leaderProof's gap, for reconnections
+	timeout       atomic.Int64                 // negotiated session timeout, ns; 0 until known
+	sessionID     atomic.Int64                 // the session this wire credits; 0 until the first
+	watches       watchTable                   // the client's watches, as seen on the wire
+	xids          atomic.Pointer[func() int32] // the client's request counter (xidFloor)
+	czxids        czxids                       // czxids of the nodes we created (czxid.go)
+	closing       atomic.Bool                  // refuse new dials: the client is being shut down
 	connsMu       sync.Mutex
 	conns         map[*trackedConn]struct{} // open connections, for closeAll
 	dial          func(network, address string, timeout time.Duration) (net.Conn, error)
@@ -104,6 +107,15 @@ func newWire(dial func(string, string, time.Duration) (net.Conn, error)) *wire {
 }
 
 func (w *wire) now() int64 { return w.clock.now() }
+
+// client tells the wire which client it carries. Until then no hold can
+// tell an earlier connection's set-watches from the current one's; none is
+// needed, since a new client has no watches to re-send.
+func (w *wire) client(conn *zk.Conn) {
+	if read, ok := xidFloor(conn); ok {
+		w.xids.Store(&read)
+	}
+}
 
 // generation numbers the connection the client is on; a request sent and
 // answered while it did not change was sent and answered on one connection.
@@ -346,7 +358,7 @@ func (c *trackedConn) frameOut(f *framer) {
 	if len(f.kept) >= 8 {
 		switch int32(binary.BigEndian.Uint32(f.kept[4:8])) {
 		case opSetWatches:
-			c.hold.setWatchesWritten()
+			c.hold.setWatchesWritten(int32(binary.BigEndian.Uint32(f.kept[0:4])))
 			return
 		case opSetAuth:
 			c.hold.authWritten(int32(binary.BigEndian.Uint32(f.kept[0:4])))
@@ -401,7 +413,12 @@ func (c *trackedConn) frameIn(f *framer) {
 		}
 		// The client re-sends the session's watches now, if it has any.
 		if c.w.watches.any() {
-			c.hold.start(time.Duration(c.w.timeout.Load()) * 2 / 3)
+			var floor int32
+			read := c.w.xids.Load()
+			if read != nil {
+				floor = (*read)()
+			}
+			c.hold.start(time.Duration(c.w.timeout.Load())*2/3, floor, read != nil)
 		}
 	} else if len(p) >= 4 {
 		xid := int32(binary.BigEndian.Uint32(p[:4]))
