@@ -3,6 +3,7 @@ package session_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,15 +46,19 @@ func TestCloseWithALateReplyInFlight(t *testing.T) {
 		_, err := ep.CreateContainer(ctx, path, nil, zk.WorldACL(zk.PermAll))
 		created <- err
 	}()
-	for {
-		ok, _, err := obs.Exists(ctx, path)
+	for there := false; !there; {
+		names, _, changed, err := obs.ChildrenW(ctx, "/")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok {
-			break
+		there = slices.Contains(names, path[1:])
+		if !there {
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				t.Fatal("the create never reached the server")
+			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	m.Close()
 	if err := <-created; err == nil {

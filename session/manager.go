@@ -151,7 +151,8 @@ func (m *Manager) Epoch(ctx context.Context) (*Epoch, error) {
 // Close ends the session (the server deletes its ephemeral nodes at once if
 // it can be reached and answers the requests in flight within a second;
 // otherwise they go at expiry) and returns when every goroutine of the
-// manager and its client has returned. Subscribers receive Closed. Calling it again is a no-op.
+// manager and its client has returned. Subscribers receive Closed. Calling
+// it again is a no-op.
 //
 // Called from code the manager itself runs (an Epoch.OnEnd hook, or a
 // recipe's observer run from one), Close does not wait: the goroutine it

@@ -166,17 +166,14 @@ func xidAfter(x, floor int32) bool {
 // xidFloor reads the client's request counter: every request numbered
 // later was queued after the call. v1.0.4 offers no way to read it, so it
 // is read where the client keeps it; a version without that field yields
-// ok false, and TestUpstreamRequestCounter fails by name.
-func xidFloor(conn *zk.Conn) (read func() int32, ok bool) {
-	if conn == nil {
-		return nil, false
-	}
+// nil, and TestUpstreamRequestCounter fails by name.
+func xidFloor(conn *zk.Conn) func() int32 {
 	f := reflect.ValueOf(conn).Elem().FieldByName("xid")
 	if !f.IsValid() || f.Kind() != reflect.Uint32 {
-		return nil, false
+		return nil
 	}
 	p := (*uint32)(unsafe.Pointer(f.UnsafeAddr()))
-	return func() int32 { return int32(atomic.LoadUint32(p) & 0x7fffffff) }, true
+	return func() int32 { return int32(atomic.LoadUint32(p) & 0x7fffffff) }
 }
 
 // errHoldExpired drops a connection whose client never wrote set-watches.

@@ -64,8 +64,8 @@ func TestUpstreamRequestCounter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	read, ok := xidFloor(conn)
-	if !ok {
+	read := xidFloor(conn)
+	if read == nil {
 		conn.Close()
 		t.Fatal("no request counter in *zk.Conn: re-check replyHold's floor")
 	}

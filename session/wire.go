@@ -112,7 +112,7 @@ func (w *wire) now() int64 { return w.clock.now() }
 // tell an earlier connection's set-watches from the current one's; none is
 // needed, since a new client has no watches to re-send.
 func (w *wire) client(conn *zk.Conn) {
-	if read, ok := xidFloor(conn); ok {
+	if read := xidFloor(conn); read != nil {
 		w.xids.Store(&read)
 	}
 }
